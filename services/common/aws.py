@@ -1,0 +1,63 @@
+"""One factory for the Personalize clients every service uses.
+
+Whether a client talks to the local engine or to AWS is configuration only:
+`PERSONALIZE_ENDPOINT_URL` set means the local engine (any credentials work there);
+unset means AWS with the standard credential chain and `AWS_REGION`.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiobotocore.session import get_session
+from botocore.config import Config
+from pydantic import BaseModel
+
+# Named defaults; callers override them per downstream.
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_READ_TIMEOUT = 10.0
+DEFAULT_MAX_POOL = 50
+
+PERSONALIZE_SERVICES = ("personalize", "personalize-runtime", "personalize-events")
+
+
+class AwsSettings(BaseModel):
+    """The part of a service's settings that says where Personalize is."""
+
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    max_attempts: int = 2
+    max_pool_connections: int = DEFAULT_MAX_POOL
+
+
+def client_kwargs(aws: AwsSettings) -> dict[str, Any]:
+    """Keyword arguments for `session.create_client` (aiobotocore) or `boto3.client`."""
+    kwargs: dict[str, Any] = {
+        "region_name": aws.region,
+        "config": Config(
+            connect_timeout=aws.connect_timeout,
+            read_timeout=aws.read_timeout,
+            retries={"max_attempts": aws.max_attempts, "mode": "standard"},
+            max_pool_connections=aws.max_pool_connections,
+        ),
+    }
+    if aws.endpoint_url:
+        kwargs["endpoint_url"] = aws.endpoint_url
+        # The local engine accepts any credentials; supply some so the chain never
+        # goes looking for real ones (and never sends real ones to a local server).
+        kwargs["aws_access_key_id"] = "local"
+        kwargs["aws_secret_access_key"] = "local"
+    return kwargs
+
+
+async def open_clients(stack: AsyncExitStack, aws: AwsSettings, *services: str) -> dict[str, Any]:
+    """Open one aiobotocore client per service name on `stack`; closed when it closes."""
+    session = get_session()
+    kwargs = client_kwargs(aws)
+    clients = {}
+    for name in services:
+        clients[name] = await stack.enter_async_context(session.create_client(name, **kwargs))
+    return clients

@@ -1,0 +1,75 @@
+"""Settings shared by every service, read from the environment.
+
+Each service subclasses `BaseServiceSettings` with its own UPPER_CASE fields. Required
+values have no default; `load_settings` turns a missing or invalid one into a
+`SystemExit` whose message names the variable, so a service fails fast at startup.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeVar
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that look like secrets but are placeholders; refused outside development.
+PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", "password", "admin", ""})
+
+
+def normalise_database_url(url: str) -> str:
+    """Map plain `postgres://`/`postgresql://`/`sqlite://` URLs to their async drivers."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+class BaseServiceSettings(BaseSettings):
+    """What every service reads: where it runs, how it logs."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
+
+    ENVIRONMENT: Literal["development", "production", "test"] = "production"
+    LOG_LEVEL: str = "INFO"
+    # Access logs cost a few percent of throughput; on by default, off in benchmarks.
+    ACCESS_LOG: bool = True
+
+    @property
+    def is_development(self) -> bool:
+        return self.ENVIRONMENT in ("development", "test")
+
+
+class DatabaseSettings(BaseServiceSettings):
+    """Settings of a service that owns a database."""
+
+    DATABASE_URL: str
+    DATABASE_POOL_SIZE: int = 10
+    DATABASE_ECHO: bool = False
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        url = normalise_database_url(value.strip())
+        if not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must be a postgresql:// or sqlite:// URL")
+        return url
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S], **overrides: object) -> S:
+    """Build settings from the environment, or exit naming every missing or bad variable."""
+    try:
+        return cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(part) for part in err["loc"]) or "settings"
+            if err["type"] == "missing":
+                problems.append(f"{name} is not set")
+            else:
+                problems.append(f"{name}: {err['msg']}")
+        raise SystemExit(f"{cls.__name__}: " + "; ".join(problems)) from None

@@ -1,0 +1,43 @@
+"""`GET /healthz` (the process is alive) and `GET /readyz` (its dependencies answer)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+# A readiness check returns None when ready, or a short reason when not.
+ReadinessCheck = Callable[[Request], Awaitable[str | None]]
+
+
+def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness", operation_id="health-alive")
+    async def healthz() -> dict[str, str]:
+        """Answers from the process alone."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness", operation_id="health-ready")
+    async def readyz(request: Request) -> JSONResponse:
+        """Checks every dependency the service needs to answer requests."""
+        results: dict[str, str] = {}
+        ready = True
+        for name, check in checks.items():
+            try:
+                problem = await check(request)
+            except Exception as exc:  # a readiness probe reports, it never raises
+                problem = f"{type(exc).__name__}: {exc}"
+            results[name] = problem or "ok"
+            ready = ready and problem is None
+        body = {"status": "ok" if ready else "unavailable", "checks": results}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", operation_id="health-metrics")
+    async def metrics(request: Request) -> Response:
+        """Request counts and latencies in the Prometheus text format."""
+        return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
