@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.utils.databases import BACKENDS, new_database_url
+
+if TYPE_CHECKING:
+    from tests.utils.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,3 +65,40 @@ def artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def lab_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    movielens_dir: Path,
+    posters_file: Path,
+    moto_server: str,
+) -> Iterator[Stack]:
+    """Every service running on loopback, all recipes trained, campaigns registered.
+
+    Session-scoped so the whole suite trains once. Engine, catalog and registry use
+    PostgreSQL (TEST_POSTGRES_URL), as in docker-compose; the engine reads s3:// imports
+    from moto. See tests/utils/stack.py.
+    """
+    from tests.utils.stack import postgres_databases, start_stack
+
+    tmp = tmp_path_factory.mktemp("lab-stack")
+    with start_stack(
+        tmp,
+        movielens_dir=movielens_dir,
+        posters_file=posters_file,
+        database_url_factory=postgres_databases(("engine", "catalog", "registry"), tmp),
+        extra_env={"engine": {"S3_ENDPOINT_URL": moto_server}},
+    ) as stack:
+        yield stack
+
+
+# Training every recipe happens in the setup of the first test that asks for lab_stack,
+# and pytest-timeout counts fixture setup: give those tests room on small CI machines.
+LAB_STACK_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "lab_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(LAB_STACK_TIMEOUT))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.common.config import BaseServiceSettings
-from services.common.errors import install_error_handlers
+from services.common.errors import install_error_handlers, render_unexpected
 from services.common.health import ReadinessCheck, health_router
 from services.common.logging import configure_logging
 from services.common.middleware import Metrics, RequestContextMiddleware
@@ -41,7 +41,10 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = Metrics(CollectorRegistry())
     app.add_middleware(
-        RequestContextMiddleware, metrics=app.state.metrics, access_log=settings.ACCESS_LOG
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        access_log=settings.ACCESS_LOG,
+        render_unexpected=render_unexpected if install_errors else None,
     )
     if install_errors:
         install_error_handlers(app)

@@ -14,6 +14,8 @@ from aiobotocore.session import get_session
 from botocore.config import Config
 from pydantic import BaseModel
 
+from services.common.logging import request_id_var
+
 # Named defaults; callers override them per downstream.
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 10.0
@@ -31,6 +33,9 @@ class AwsSettings(BaseModel):
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_attempts: int = 2
     max_pool_connections: int = DEFAULT_MAX_POOL
+    # botocore checks every request against the service model before sending; a hot path
+    # that builds its own well-typed requests may skip it (the service validates anyway).
+    parameter_validation: bool = True
 
 
 def client_kwargs(aws: AwsSettings) -> dict[str, Any]:
@@ -42,6 +47,7 @@ def client_kwargs(aws: AwsSettings) -> dict[str, Any]:
             read_timeout=aws.read_timeout,
             retries={"max_attempts": aws.max_attempts, "mode": "standard"},
             max_pool_connections=aws.max_pool_connections,
+            parameter_validation=aws.parameter_validation,
         ),
     }
     if aws.endpoint_url:
@@ -53,11 +59,21 @@ def client_kwargs(aws: AwsSettings) -> dict[str, Any]:
     return kwargs
 
 
+def forward_request_id(request: Any, **_: Any) -> None:
+    """botocore `before-sign` hook: one request id follows a request into Personalize too
+    (the local engine logs it; AWS ignores the extra header)."""
+    request_id = request_id_var.get()
+    if request_id and "X-Request-ID" not in request.headers:
+        request.headers["X-Request-ID"] = request_id
+
+
 async def open_clients(stack: AsyncExitStack, aws: AwsSettings, *services: str) -> dict[str, Any]:
     """Open one aiobotocore client per service name on `stack`; closed when it closes."""
     session = get_session()
     kwargs = client_kwargs(aws)
     clients = {}
     for name in services:
-        clients[name] = await stack.enter_async_context(session.create_client(name, **kwargs))
+        client = await stack.enter_async_context(session.create_client(name, **kwargs))
+        client.meta.events.register("before-sign.*.*", forward_request_id)
+        clients[name] = client
     return clients

@@ -11,16 +11,29 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """Create the async engine, with SQLite set up for concurrent readers."""
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, isolation_level: str | None = None
+) -> AsyncEngine:
+    """Create the async engine, with SQLite set up for concurrent readers.
+
+    `isolation_level="AUTOCOMMIT"` suits read-only APIs that run one statement per request:
+    no BEGIN/COMMIT round trips, and the pre-ping is a single round trip too.
+    """
     kwargs: dict[str, Any] = {"echo": echo}
+    if isolation_level is not None:
+        kwargs["isolation_level"] = isolation_level
     if is_sqlite(url):
         kwargs["connect_args"] = {"timeout": 30}
     else:

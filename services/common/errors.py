@@ -99,6 +99,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
+# The 500 renderer RequestContextMiddleware uses, so the answer carries the request id.
+render_unexpected = _unexpected
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the one handler per error family on `app`."""
     app.add_exception_handler(ServiceError, _service_error)

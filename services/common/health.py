@@ -38,6 +38,8 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     @router.get("/metrics", summary="Prometheus metrics", operation_id="health-metrics")
     async def metrics(request: Request) -> Response:
         """Request counts and latencies in the Prometheus text format."""
-        return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(
+            generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+        )
 
     return router

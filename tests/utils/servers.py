@@ -78,7 +78,9 @@ def run_server(
         cmd.append("--factory")
     full_env = {**os.environ, **env}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+        )
     server = RunningServer(f"http://127.0.0.1:{port}", port, process, log_path)
     try:
         wait_ready(server.url, process, log_path, timeout)

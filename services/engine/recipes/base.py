@@ -60,6 +60,96 @@ class TrainingData:
     user_metadata: dict[str, np.ndarray] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_interactions(
+        cls,
+        user_ids: Any,
+        item_ids: Any,
+        timestamps: Any,
+        *,
+        event_types: Any = None,
+        event_values: Any = None,
+        item_metadata: dict[str, dict[str, str]] | None = None,
+        user_metadata: dict[str, dict[str, str]] | None = None,
+    ) -> TrainingData:
+        """Index raw interaction columns (external string ids) into a `TrainingData`.
+
+        `item_metadata` / `user_metadata` map an external id to its row ({column: value}).
+        Items that appear only in the item metadata (an Items dataset) join the catalogue
+        with no interactions, as in Personalize; users only in user metadata are ignored.
+        """
+        users_raw = np.asarray(user_ids).astype(str)
+        items_raw = np.asarray(item_ids).astype(str)
+        times = np.asarray(timestamps, dtype=np.int64)
+        if not (len(users_raw) == len(items_raw) == len(times)):
+            raise ValueError("user_ids, item_ids and timestamps must have the same length")
+        catalogue = np.unique(
+            np.concatenate([items_raw, np.array(sorted(item_metadata or {}), dtype=str)])
+        )
+        user_index, users = np.unique(users_raw, return_inverse=True)
+        items = np.searchsorted(catalogue, items_raw)
+        order = np.lexsort((times, users))  # by user, then time; stable
+        types = (
+            None
+            if event_types is None
+            else np.asarray(event_types).astype(str).astype(object)[order]
+        )
+        values = None if event_values is None else np.asarray(event_values, dtype=np.float32)[order]
+
+        def columns(
+            rows: dict[str, dict[str, str]] | None, ids: np.ndarray
+        ) -> dict[str, np.ndarray] | None:
+            if not rows:
+                return None
+            names = sorted({name for row in rows.values() for name in row})
+            return {
+                name: np.array([rows.get(key, {}).get(name) for key in ids.tolist()], dtype=object)
+                for name in names
+            }
+
+        return cls(
+            user_ids=user_index.astype(object),
+            item_ids=catalogue.astype(object),
+            users=users[order].astype(np.int32),
+            items=items[order].astype(np.int32),
+            timestamps=times[order],
+            event_types=types,
+            event_values=values,
+            item_metadata=columns(item_metadata, catalogue),
+            user_metadata=columns(user_metadata, user_index),
+        )
+
+    def subset_users(self, user_indices: np.ndarray) -> TrainingData:
+        """The same catalogue and user index space, with only these users' interactions."""
+        keep = np.isin(self.users, user_indices)
+        return TrainingData(
+            user_ids=self.user_ids,
+            item_ids=self.item_ids,
+            users=self.users[keep],
+            items=self.items[keep],
+            timestamps=self.timestamps[keep],
+            event_types=None if self.event_types is None else self.event_types[keep],
+            event_values=None if self.event_values is None else self.event_values[keep],
+            item_metadata=self.item_metadata,
+            user_metadata=self.user_metadata,
+            extra=self.extra,
+        )
+
+    def histories(self) -> list[np.ndarray]:
+        """Each user's chronological item indices (empty arrays for users with none)."""
+        bounds = np.searchsorted(self.users, np.arange(self.n_users + 1))
+        return [self.items[bounds[u] : bounds[u + 1]] for u in range(self.n_users)]
+
+    def user_features(self, user: int) -> dict[str, str] | None:
+        """The user's metadata row as GetRecommendations would see it, or None."""
+        if not self.user_metadata:
+            return None
+        return {
+            name: str(column[user])
+            for name, column in self.user_metadata.items()
+            if column[user] is not None
+        }
+
     @property
     def n_users(self) -> int:
         return len(self.user_ids)
@@ -150,14 +240,21 @@ class Hyperparameter:
         """Check and convert a value from algorithmHyperParameters; ValueError says why."""
         if self.kind == "categorical":
             if self.choices and raw not in self.choices:
-                raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, got {raw!r}")
+                raise ValueError(
+                    f"{self.name} must be one of {', '.join(self.choices)}, got {raw!r}"
+                )
             return raw
         try:
             value: float = int(raw) if self.kind == "integer" else float(raw)
         except ValueError:
-            raise ValueError(f"{self.name} must be {'an integer' if self.kind == 'integer' else 'a number'}, got {raw!r}") from None
-        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise ValueError(f"{self.name} must be between {self.low:g} and {self.high:g}, got {raw}")
+            expected = "an integer" if self.kind == "integer" else "a number"
+            raise ValueError(f"{self.name} must be {expected}, got {raw!r}") from None
+        if (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        ):
+            raise ValueError(
+                f"{self.name} must be between {self.low:g} and {self.high:g}, got {raw}"
+            )
         return value
 
 

@@ -1,0 +1,299 @@
+"""GetRecommendations throughput and latency of the engine, beside the framework's ceiling.
+
+    .venv/bin/python -m bench.engine [--duration 10] [--connections 10]
+
+Trains ml-100k (the lab's data: rating > 3.6) campaigns in a temporary engine (SQLite,
+file artifacts) through boto3, then drives `POST /recommendations` with wrk (a Lua script
+varying userId over the 943 users) against the engine under uvicorn (one worker, uvloop,
+httptools, ACCESS_LOG=false), and the same with a trivial FastAPI endpoint in the same
+run: the ceiling of the framework on this machine. Prints req/s, p50/p99 and the ratio.
+Targets: >= 1500 req/s with p99 <= 10 ms, and >= 0.7 of the ceiling. The load generator
+shares the CPU with the server, so compare figures from the same machine only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+import httpx
+import orjson
+from botocore.config import Config
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+ROOT = Path(__file__).resolve().parents[1]
+TIME_SHIFT = 660833618
+SCHEMA = json.dumps(
+    {
+        "type": "record",
+        "name": "Interactions",
+        "namespace": "com.amazonaws.personalize.schema",
+        "fields": [
+            {"name": "USER_ID", "type": "string"},
+            {"name": "ITEM_ID", "type": "string"},
+            {"name": "TIMESTAMP", "type": "long"},
+        ],
+        "version": "1.0",
+    }
+)
+
+# The ceiling: a trivial FastAPI endpoint that reads the body and answers a fixed 25-item list.
+ceiling_app = FastAPI()
+_FIXED = orjson.dumps(
+    {
+        "itemList": [{"itemId": str(i), "score": 0.01} for i in range(25)],
+        "recommendationId": "RID-00000000-0000-0000-0000-000000000000",
+    }
+)
+
+
+@ceiling_app.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@ceiling_app.post("/recommendations")
+async def fixed_recommendations(request: Request) -> Response:
+    await request.body()
+    return Response(_FIXED, media_type="application/json")
+
+
+LUA = """
+local counter = 0
+request = function()
+  counter = counter + 1
+  local user = (counter %% 943) + 1
+  local body = '{"campaignArn":"%(campaign)s","userId":"' .. user .. '","numResults":25}'
+  return wrk.format("POST", "/recommendations", {["Content-Type"] = "application/json"}, body)
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), errors))
+end
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--workers",
+        "1",
+        "--no-access-log",
+    ]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if (
+                httpx.get(
+                    f"{url}/healthz" if "engine" in app else f"{url}/docs", timeout=1
+                ).status_code
+                == 200
+            ):
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"{app} did not start:\n{log.read_text()}")
+
+
+def wait(describe, key: str, **kwargs: str) -> dict:  # type: ignore[no-untyped-def]
+    while True:
+        resource = describe(**kwargs)[key]
+        if resource["status"] in ("ACTIVE", "CREATE FAILED"):
+            if resource["status"] != "ACTIVE":
+                raise SystemExit(f"{key} failed: {resource}")
+            return resource
+        time.sleep(0.1)
+
+
+def train_campaigns(url: str, data: Path, recipes: list[str]) -> dict[str, str]:
+    kw = {
+        "endpoint_url": url,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "bench",
+        "aws_secret_access_key": "bench",
+        "config": Config(retries={"max_attempts": 1}),
+    }
+    p = boto3.client("personalize", **kw)
+    schema = p.create_schema(name="bench-schema", schema=SCHEMA)["schemaArn"]
+    group = p.create_dataset_group(name="bench")["datasetGroupArn"]
+    wait(p.describe_dataset_group, "datasetGroup", datasetGroupArn=group)
+    dataset = p.create_dataset(
+        name="bench", schemaArn=schema, datasetGroupArn=group, datasetType="INTERACTIONS"
+    )["datasetArn"]
+    wait(p.describe_dataset, "dataset", datasetArn=dataset)
+    job = p.create_dataset_import_job(
+        jobName="bench", datasetArn=dataset, dataSource={"dataLocation": f"file://{data}"}
+    )["datasetImportJobArn"]
+    wait(p.describe_dataset_import_job, "datasetImportJob", datasetImportJobArn=job)
+    campaigns = {}
+    for recipe in recipes:
+        solution = p.create_solution(
+            name=recipe, datasetGroupArn=group, recipeArn=f"arn:aws:personalize:::recipe/{recipe}"
+        )["solutionArn"]
+        wait(p.describe_solution, "solution", solutionArn=solution)
+        started = time.monotonic()
+        version = p.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        wait(p.describe_solution_version, "solutionVersion", solutionVersionArn=version)
+        print(
+            f"trained {recipe} in {time.monotonic() - started:.1f} s (wall, incl. status steps)",
+            flush=True,
+        )
+        campaign = p.create_campaign(name=recipe, solutionVersionArn=version)["campaignArn"]
+        wait(p.describe_campaign, "campaign", campaignArn=campaign)
+        campaigns[recipe] = campaign
+    return campaigns
+
+
+def run_wrk(
+    url: str, campaign: str, *, duration: int, connections: int, script: Path
+) -> dict[str, float]:
+    script.write_text(LUA % {"campaign": campaign})
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url]
+    output = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", output)
+    if match is None:
+        raise SystemExit(f"unexpected wrk output:\n{output}")
+    requests, duration_us, p50, p99, errors = map(int, match.groups())
+    return {
+        "rps": requests / (duration_us / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+        "errors": errors,
+        "requests": requests,
+    }
+
+
+def lab_csv(movielens: Path, out: Path) -> None:
+    lines = ["USER_ID,ITEM_ID,TIMESTAMP"]
+    for line in (movielens / "u.data").read_text().splitlines():
+        user, item, rating, ts = line.split("\t")
+        if int(rating) > 3.6:
+            lines.append(f"{user},{item},{int(ts) + TIME_SHIFT}")
+    out.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per target")
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument(
+        "--movielens",
+        type=Path,
+        default=Path(os.environ.get("MOVIELENS_DIR", ROOT.parent / "shared/datasets/ml-100k")),
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp_name:
+        tmp = Path(tmp_name)
+        lab_csv(args.movielens, tmp / "interactions.csv")
+        env = {
+            "DATABASE_URL": f"sqlite:///{tmp / 'engine.db'}",
+            "ARTIFACTS_URL": f"file://{tmp / 'artifacts'}",
+            "ACCESS_LOG": "false",
+            "LOG_LEVEL": "WARNING",
+            "STATUS_STEP_SECONDS": "0.05",
+        }
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            engine, engine_url = start("services.engine.main:app", env, tmp / "engine.log")
+            processes.append(engine)
+            ceiling, ceiling_url = start(
+                "bench.engine:ceiling_app", {"LOG_LEVEL": "WARNING"}, tmp / "ceiling.log"
+            )
+            processes.append(ceiling)
+            campaigns = train_campaigns(
+                engine_url,
+                tmp / "interactions.csv",
+                ["aws-user-personalization", "aws-popularity-count"],
+            )
+            results = {}
+            for name, url, campaign in [
+                ("ceiling (trivial FastAPI)", ceiling_url, "none"),
+                (
+                    "engine aws-user-personalization",
+                    engine_url,
+                    campaigns["aws-user-personalization"],
+                ),
+                ("engine aws-popularity-count", engine_url, campaigns["aws-popularity-count"]),
+            ]:
+                run_wrk(
+                    url, campaign, duration=2, connections=args.connections, script=tmp / "warm.lua"
+                )
+                results[name] = run_wrk(
+                    url,
+                    campaign,
+                    duration=args.duration,
+                    connections=args.connections,
+                    script=tmp / "load.lua",
+                )
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=15)
+    ceiling_rps = results["ceiling (trivial FastAPI)"]["rps"]
+    print(
+        f"\nwrk -t1 -c{args.connections} -d{args.duration}s, POST /recommendations, numResults=25, "
+        f"userId varying over 943 users; {os.cpu_count()} CPUs shared by wrk and the server"
+    )
+    print(
+        f"{'target':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs ceiling':>11}"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:34} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d} "
+            f"{r['rps'] / ceiling_rps:11.2f}"
+        )
+    for name, r in results.items():
+        if name.startswith("engine"):
+            ok = (
+                r["rps"] >= 1500
+                and r["p99_ms"] <= 10
+                and r["rps"] / ceiling_rps >= 0.7
+                and r["errors"] == 0
+            )
+            print(
+                f"{name}: targets (>= 1500 req/s, p99 <= 10 ms, >= 0.7 of ceiling, no errors): "
+                f"{'MET' if ok else 'NOT MET'}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+// The user page: who the user is, what they rated highest, and what the models make of
+// them in one of three modes. Everything chosen here is in the URL (see router.js).
+
+import { catalog, recommender, registry } from '../api.js';
+import { stars, tile } from '../components/poster.js';
+import { createRow } from '../components/row.js';
+import { h, numberFormat } from '../dom.js';
+import { go, replace } from '../router.js';
+import { errorBox } from './home.js';
+import { MODES } from './modes.js';
+import { controlPanel, summaryPanel, userPanel } from './user-sidebar.js';
+
+// After a film is picked as the new seed, keyboard focus goes to the rebuilt row.
+let focusSimilarRow = false;
+
+export async function renderUser(main, userId, params, signal) {
+  let user;
+  try {
+    user = await catalog.user(userId);
+  } catch (error) {
+    if (error.name === 'AbortError' || signal.aborted) return;
+    document.title = 'videorecs · User not found';
+    main.replaceChildren(
+      h('section', { class: 'panel panel--narrow' },
+        h('h1', {}, `User ${userId}`),
+        errorBox(error),
+        h('p', {}, h('a', { class: 'button', href: '#/' }, 'Back to the models')),
+      ),
+    );
+    return;
+  }
+  // Models and genres only feed the controls: without them the page still renders.
+  const [models, genres] = await Promise.all([
+    registry.models().then((r) => r.data, (error) => ({ error })),
+    catalog.genres().then((r) => r.data, () => []),
+  ]);
+  if (signal.aborted) return;
+  const state = resolveState(params, Array.isArray(models) ? models : [], genres);
+  if (state.mode === 'similar' && state.seed === null) {
+    try {
+      const reviews = await catalog.reviews(userId);
+      state.seed = reviews.data.length ? reviews.data[0].movie.id : null;
+    } catch (error) {
+      state.seedError = error; // the similar row says why
+    }
+    if (signal.aborted) return;
+  }
+  const canonical = paramsOf(state);
+  replace(['users', String(userId)], canonical);
+
+  const page = new UserPage({ user, models, genres, state, canonical, signal });
+  document.title = `videorecs · User ${user.id} · ${MODES[state.mode].label}`;
+  main.replaceChildren(page.render());
+  page.load();
+  if (focusSimilarRow) {
+    focusSimilarRow = false;
+    main.querySelector('[data-row="similar"]')?.focus({ preventScroll: true });
+  }
+}
+
+// What the URL asks for, with defaults filled in and unknown values dropped.
+function resolveState(params, models, genres) {
+  const mode = Object.hasOwn(MODES, params.get('mode') ?? '') ? params.get('mode') : 'recommendations';
+  const ofType = models.filter((m) => m.type === MODES[mode].type);
+  const pick = (value, fallback) => {
+    if (value === 'none') return null;
+    const found = ofType.find((m) => String(m.id) === value);
+    return found ? found.id : fallback;
+  };
+  const state = {
+    mode,
+    models,
+    ofType,
+    rankers: models.filter((m) => m.type === 'ranking'),
+    reviews: params.get('reviews') !== 'off',
+    m1: pick(params.get('m1'), ofType[0]?.id ?? null),
+    m2: null,
+    genre: 'all',
+    seed: null,
+    order: 'popular',
+  };
+  if (mode === 'recommendations') state.m2 = pick(params.get('m2'), ofType[1]?.id ?? null);
+  if (mode === 'ranking') {
+    const genre = params.get('genre');
+    state.genre = genres.some((g) => g.slug === genre && g.slug !== 'unknown') ? genre : 'all';
+  }
+  if (mode === 'similar') {
+    const seed = Number.parseInt(params.get('seed') || '', 10);
+    state.seed = seed > 0 ? seed : null;
+    state.order = params.get('order') === 'personal' && state.rankers.length ? 'personal' : 'popular';
+  }
+  return state;
+}
+
+function paramsOf(state) {
+  const idOrNone = (id) => (id === null ? 'none' : String(id));
+  const params = { mode: state.mode, m1: idOrNone(state.m1) };
+  if (state.mode === 'recommendations') params.m2 = idOrNone(state.m2);
+  if (state.mode === 'ranking') params.genre = state.genre;
+  if (state.mode === 'similar') {
+    if (state.seed !== null) params.seed = String(state.seed);
+    params.order = state.order;
+  }
+  params.reviews = state.reviews ? 'on' : 'off';
+  return params;
+}
+
+class UserPage {
+  constructor({ user, models, genres, state, canonical, signal }) {
+    this.user = user;
+    this.modelsError = Array.isArray(models) ? null : models.error;
+    this.genres = genres;
+    this.genreNames = new Map(genres.map((g) => [g.slug, g.name]));
+    this.state = state;
+    this.params = canonical;
+    this.signal = signal;
+  }
+
+  navigate(changes, { userId = this.user.id } = {}) {
+    const params = { ...this.params, ...changes };
+    for (const [key, value] of Object.entries(params)) if (value === undefined) delete params[key];
+    go(['users', String(userId)], params);
+  }
+
+  modelById(id) {
+    return this.state.models.find((m) => m.id === id) || null;
+  }
+
+  render() {
+    this.loaders = [];
+    const rows = h('div', { class: 'rows' });
+    const reviewsRow = this.state.reviews ? this.reviewsRow() : null;
+    const modeRows = {
+      recommendations: () => this.recommendationRows(),
+      ranking: () => this.rankingRows(),
+      similar: () => this.similarRows(),
+    }[this.state.mode]();
+    const ordered = this.state.mode === 'recommendations' ? [reviewsRow, ...modeRows] : [...modeRows, reviewsRow];
+    for (const row of ordered) if (row) rows.append(row.el);
+    return h(
+      'div',
+      { class: 'user-page', dataset: { userId: String(this.user.id), mode: this.state.mode } },
+      h('h1', { class: 'visually-hidden' }, `User ${this.user.id}: ${MODES[this.state.mode].label}`),
+      h('aside', { class: 'sidebar' }, controlPanel(this), userPanel(this), summaryPanel(this)),
+      rows,
+    );
+  }
+
+  load() {
+    for (const loader of this.loaders) loader();
+  }
+
+  // Register a row whose content comes from `fill(row)`; errors stay inside the row.
+  addRow(options, fill) {
+    const row = createRow(options);
+    const run = async () => {
+      row.loading();
+      try {
+        await fill(row);
+      } catch (error) {
+        if (error.name === 'AbortError' || this.signal.aborted) return;
+        row.error(error.message, run);
+      }
+    };
+    row.retry = run;
+    this.loaders.push(run);
+    return row;
+  }
+
+  // ---- sidebar -------------------------------------------------------------
+  // ---- rows ----------------------------------------------------------------
+
+  reviewsRow() {
+    return this.addRow({ title: 'Your top movie reviews', subtitle: 'Highest rated first, newest first among equals', kind: 'reviews', name: 'reviews' },
+      async (row) => {
+        const reviews = await catalog.reviews(this.user.id);
+        row.setMeta(`${reviews.data.length} of ${numberFormat.format(reviews.count)} reviews`);
+        row.tiles(reviews.data.map((r) => tile(r.movie, this.genreNames, { extra: stars(r.rating) })));
+      });
+  }
+
+  noModelRow(type, label, name) {
+    const row = createRow({ title: label, kind: 'model', name });
+    if (this.modelsError) {
+      row.error(`The registered models could not be loaded: ${this.modelsError.message}`);
+      return row;
+    }
+    row.message(`No ${type} model is registered yet.`,
+      h('a', { href: document.body.dataset.adminUrl }, 'Register one in the admin pages'));
+    return row;
+  }
+
+  recommendationRows() {
+    const { state } = this;
+    if (!state.ofType.length) return [this.noModelRow('recommendations', 'Recommendations', 'model-1')];
+    return [state.m1, state.m2].map((id, index) => {
+      const slot = `Model ${index + 1}`;
+      if (id === null) {
+        const row = createRow({ title: slot, kind: 'model', name: `model-${index + 1}` });
+        row.message(`Choose ${slot.toLowerCase()} in the control panel to compare it.`);
+        return row;
+      }
+      const model = this.modelById(id);
+      return this.addRow({ title: `${slot}: ${model.name}`, subtitle: model.recipe || '', kind: 'model', name: `model-${index + 1}` }, async (row) => {
+        const answer = await recommender.recommendations(this.user.id, id, { signal: this.signal });
+        const block = answer.blocks[0];
+        this.fillBlock(row, block, model);
+      });
+    });
+  }
+
+  fillBlock(row, block, model, { before = [], onSelect = null } = {}) {
+    row.setMeta(callTime(block));
+    if (block.error) {
+      row.error(`${model.name} could not answer: ${block.error}`, row.retry);
+      return;
+    }
+    row.tiles([
+      ...before,
+      ...block.items.map((item) => tile(item, this.genreNames, { onSelect })),
+    ]);
+  }
+
+  rankingRows() {
+    const { state } = this;
+    const genreName = state.genre === 'all' ? null : this.genreNames.get(state.genre) || state.genre;
+    const popular = this.addRow({
+      title: genreName ? `Most popular ${genreName} films` : 'Most popular films',
+      subtitle: 'Most 4 and 5 star reviews first, ties by film id',
+      kind: 'popular',
+      name: 'popular',
+    }, async (row) => {
+      const answer = await catalog.popular(state.genre, 25, { signal: this.signal });
+      row.setMeta(`${answer.data.length} films`);
+      row.tiles(answer.data.map((m) => tile(m, this.genreNames, {
+        extra: h('span', { class: 'tile__note' }, `${numberFormat.format(m.positive_reviews)} positive reviews`),
+      })));
+    });
+    if (!state.ofType.length) return [popular, this.noModelRow('ranking', 'Ranked for you', 'ranked')];
+    if (state.m1 === null) {
+      const row = createRow({ title: 'Ranked for you', kind: 'model', name: 'ranked' });
+      row.message('Choose a ranking model in the control panel to re-rank these films for this user.');
+      return [popular, row];
+    }
+    const model = this.modelById(state.m1);
+    const ranked = this.addRow({
+      title: `Ranked for you: ${model.name}`,
+      subtitle: `The same ${genreName ? `${genreName} ` : ''}films, re-ranked for user ${this.user.id}`,
+      kind: 'model',
+      name: 'ranked',
+    }, async (row) => {
+      const answer = await recommender.ranking(this.user.id, model.id, state.genre, { signal: this.signal });
+      if (!answer.ranked) {
+        row.message('The ranking model returned nothing.');
+        return;
+      }
+      this.fillBlock(row, answer.ranked, model);
+    });
+    return [popular, ranked];
+  }
+
+  similarRows() {
+    const { state } = this;
+    if (!state.ofType.length) return [this.noModelRow('similar-items', 'Similar items', 'similar')];
+    if (state.m1 === null) {
+      const row = createRow({ title: 'Similar items', kind: 'model', name: 'similar' });
+      row.message('Choose a similar-items model in the control panel.');
+      return [row];
+    }
+    const model = this.modelById(state.m1);
+    const row = this.addRow({ title: `Similar items: ${model.name}`, kind: 'similar', name: 'similar' }, async (r) => {
+      if (state.seed === null && state.seedError) {
+        // The top film could not be read before; try again (a failure shows in this row).
+        const reviews = await catalog.reviews(this.user.id);
+        state.seed = reviews.data.length ? reviews.data[0].movie.id : null;
+      }
+      if (state.seed === null) {
+        r.message('This user has no reviews to start from.');
+        return;
+      }
+      const answer = await recommender.similar(this.user.id, model.id, state.seed, state.order === 'personal', {
+        signal: this.signal,
+      });
+      const seed = answer.seed;
+      r.setTitle(`Similar to ${seed.title}`, `${model.name} · click a film to explore from it`);
+      const seedTile = tile(seed, this.genreNames, { badge: 'Seed' });
+      seedTile.classList.add('tile--seed');
+      const divider = h('li', { class: 'tile tile--divider', 'aria-hidden': 'true' },
+        h('span', {}, 'If you liked this…'));
+      this.fillBlock(r, answer.block, model, {
+        before: [seedTile, divider],
+        onSelect: (movie) => {
+          focusSimilarRow = true;
+          this.navigate({ seed: String(movie.id) });
+        },
+      });
+      const order = answer.reranked_by
+        ? `re-ranked for you by ${answer.reranked_by.name}`
+        : 'in the model\'s own order';
+      r.setMeta(`${callTime(answer.block)} · ${order}`);
+    });
+    row.el.tabIndex = -1;
+    return [row];
+  }
+}
+
+function callTime(block) {
+  return typeof block.elapsed_ms === 'number' ? `answered in ${block.elapsed_ms.toFixed(0)} ms` : '';
+}

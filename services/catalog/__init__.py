@@ -1,0 +1,1 @@
+"""The catalog service: MovieLens users, movies and reviews, loaded once and served read-only."""

@@ -1,0 +1,58 @@
+"""ARN construction and the id formats Personalize uses (personalize-api.md section 3)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+
+class Arns:
+    """Builds ARNs for one region and account."""
+
+    def __init__(self, region: str, account: str) -> None:
+        self.prefix = f"arn:aws:personalize:{region}:{account}"
+
+    def dataset_group(self, name: str) -> str:
+        return f"{self.prefix}:dataset-group/{name}"
+
+    def schema(self, name: str) -> str:
+        return f"{self.prefix}:schema/{name}"
+
+    def dataset(self, group_name: str, dataset_type: str) -> str:
+        return f"{self.prefix}:dataset/{group_name}/{dataset_type}"
+
+    def import_job(self, name: str) -> str:
+        return f"{self.prefix}:dataset-import-job/{name}"
+
+    def solution(self, name: str) -> str:
+        return f"{self.prefix}:solution/{name}"
+
+    def solution_version(self, solution_arn: str) -> str:
+        return f"{solution_arn}/{secrets.token_hex(4)}"
+
+    def campaign(self, name: str) -> str:
+        return f"{self.prefix}:campaign/{name}"
+
+    def filter(self, name: str) -> str:
+        return f"{self.prefix}:filter/{name}"
+
+    def event_tracker(self) -> str:
+        return f"{self.prefix}:event-tracker/{secrets.token_hex(4)}"
+
+
+def recipe_arn(name: str) -> str:
+    return f"arn:aws:personalize:::recipe/{name}"
+
+
+def name_of(arn: str) -> str:
+    """The last path segment of an ARN."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def new_tracking_id() -> str:
+    return str(uuid.uuid4())
+
+
+def new_recommendation_id() -> str:
+    # "RID-" + a 36-char UUID = 40 chars, the most PutEvents accepts back.
+    return "RID-" + str(uuid.uuid4())

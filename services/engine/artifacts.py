@@ -1,0 +1,140 @@
+"""Where trained models live: a directory (file://) or an S3 prefix (s3://).
+
+Writes are atomic. The worker saves a model into a local staging directory; `publish`
+then makes it visible in one step:
+- file://: the staging directory is inside the artifact root and is renamed into place;
+- s3://: the files go under a fresh `<key>/<uuid>/` prefix, and `<key>/manifest.json`,
+  written last, points at it. A reader that finds no manifest finds no model.
+Models are plain files (npz without pickle, JSON), written by TrainedModel.save.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+from urllib.parse import urlparse
+
+from services.engine.s3 import s3_client, split_s3_url
+
+
+class ArtifactStore(ABC):
+    @abstractmethod
+    def staging_dir(self) -> Path:
+        """A fresh local directory path (not created) for the worker to save a model into."""
+
+    @abstractmethod
+    async def publish(self, staging: Path, key: str) -> None:
+        """Make the model in `staging` the artifact `key`, atomically."""
+
+    @abstractmethod
+    async def fetch(self, key: str) -> Path:
+        """A local directory holding the model `key` (FileNotFoundError if there is none)."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> None: ...
+
+
+class FileArtifactStore(ArtifactStore):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / ".staging").mkdir(exist_ok=True)
+
+    def staging_dir(self) -> Path:
+        return self.root / ".staging" / uuid.uuid4().hex
+
+    def _final(self, key: str) -> Path:
+        return self.root / key
+
+    async def publish(self, staging: Path, key: str) -> None:
+        final = self._final(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():  # a retried publish replaces the old copy
+            await asyncio.to_thread(shutil.rmtree, final)
+        staging.rename(final)
+
+    async def fetch(self, key: str) -> Path:
+        final = self._final(key)
+        if not (final / "model.json").is_file():
+            raise FileNotFoundError(f"no model at {final}")
+        return final
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(shutil.rmtree, self._final(key), True)
+
+
+class S3ArtifactStore(ArtifactStore):
+    def __init__(self, url: str, *, endpoint_url: str | None, region: str, cache_dir: Path) -> None:
+        self.bucket, prefix = split_s3_url(url)
+        self.prefix = prefix.strip("/")
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.cache_dir = cache_dir
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    def _key(self, *parts: str) -> str:
+        return "/".join(p for p in (self.prefix, *parts) if p)
+
+    def staging_dir(self) -> Path:
+        return Path(tempfile.gettempdir()) / f"engine-staging-{uuid.uuid4().hex}"
+
+    async def publish(self, staging: Path, key: str) -> None:
+        version = uuid.uuid4().hex
+        files = sorted(p.name for p in staging.iterdir() if p.is_file())
+        async with s3_client(self.endpoint_url, self.region) as s3:
+            for name in files:
+                await s3.put_object(
+                    Bucket=self.bucket,
+                    Key=self._key(key, version, name),
+                    Body=(staging / name).read_bytes(),
+                )
+            manifest = json.dumps({"version": version, "files": files}).encode()
+            await s3.put_object(
+                Bucket=self.bucket, Key=self._key(key, "manifest.json"), Body=manifest
+            )
+        await asyncio.to_thread(shutil.rmtree, staging, True)
+
+    async def fetch(self, key: str) -> Path:
+        async with s3_client(self.endpoint_url, self.region) as s3:
+            try:
+                response = await s3.get_object(
+                    Bucket=self.bucket, Key=self._key(key, "manifest.json")
+                )
+            except s3.exceptions.NoSuchKey:
+                raise FileNotFoundError(f"no manifest for {key}") from None
+            async with response["Body"] as stream:
+                manifest = json.loads(await stream.read())
+            local = self.cache_dir / key.replace("/", "_") / manifest["version"]
+            if (local / "model.json").is_file():
+                return local
+            tmp = local.with_name(local.name + f".tmp-{uuid.uuid4().hex}")
+            tmp.mkdir(parents=True)
+            for name in manifest["files"]:
+                obj = await s3.get_object(
+                    Bucket=self.bucket, Key=self._key(key, manifest["version"], name)
+                )
+                async with obj["Body"] as stream:
+                    (tmp / name).write_bytes(await stream.read())
+        tmp.rename(local)
+        return local
+
+    async def delete(self, key: str) -> None:
+        async with s3_client(self.endpoint_url, self.region) as s3:
+            listed = await s3.list_objects_v2(Bucket=self.bucket, Prefix=self._key(key) + "/")
+            for obj in listed.get("Contents", []):
+                await s3.delete_object(Bucket=self.bucket, Key=obj["Key"])
+
+
+def artifact_store(
+    url: str, *, endpoint_url: str | None, region: str, cache_dir: str | None
+) -> ArtifactStore:
+    """The store ARTIFACTS_URL names."""
+    if url.startswith("file://"):
+        return FileArtifactStore(Path(urlparse(url).path))
+    cache = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "engine-artifact-cache"
+    return S3ArtifactStore(url, endpoint_url=endpoint_url, region=region, cache_dir=cache)

@@ -1,0 +1,1 @@
+"""The console's routers: sign-in, pages (and live status), actions."""

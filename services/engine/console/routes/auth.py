@@ -1,0 +1,85 @@
+"""Sign-in and sign-out of the console's admin."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.common.admin_auth import csrf_matches, new_session
+from services.engine.console.deps import Admin, CheckedForm
+from services.engine.console.rendering import auth_of, base_path, redirect, render, safe_next
+
+router = APIRouter(tags=["console"])
+# One answer for an unknown user and a wrong password, so neither can be told apart.
+BAD_CREDENTIALS = "Invalid username or password."
+
+
+def _sign_in_page(
+    request: Request, *, error: str = "", next_path: str = "", status: int = 200
+) -> HTMLResponse:
+    auth = auth_of(request)
+    session = auth.session(request)
+    fresh = session is None
+    if session is None:
+        session = new_session()  # anonymous: only carries the sign-in form's CSRF token
+    response = render(
+        request,
+        "sign_in.html",
+        {"error": error, "next": next_path, "csrf_token": session.csrf_token},
+        status_code=status,
+    )
+    if fresh:
+        auth.cookies.write(response, session, path=base_path(request) or "/")
+    return response
+
+
+@router.get("/sign-in", summary="Sign-in form", operation_id="console-sign-in-form")
+async def sign_in_form(request: Request, next: str = "") -> HTMLResponse:
+    """The sign-in form."""
+    return _sign_in_page(request, next_path=safe_next(request, next) if next else "")
+
+
+@router.post("/sign-in", summary="Sign in", operation_id="console-sign-in", response_model=None)
+async def sign_in(request: Request) -> Response:
+    """Check the credentials; lock a username+client out after repeated failures."""
+    auth = auth_of(request)
+    form = await request.form()
+    if not csrf_matches(auth.session(request), form.get("csrf_token")):
+        raise HTTPException(status_code=403, detail="Invalid or missing CSRF token.")
+    username = str(form.get("username") or "")
+    password = str(form.get("password") or "")
+    next_path = str(form.get("next") or "")
+    client = request.client.host if request.client else "unknown"
+    key = auth.throttle.key(username, client)
+    locked = auth.throttle.locked_for(key)
+    if locked:
+        minutes = math.ceil(locked / 60)
+        unit = "minute" if minutes == 1 else "minutes"
+        return _sign_in_page(
+            request,
+            error=f"Too many failed sign-ins. Try again in {minutes} {unit}.",
+            next_path=next_path,
+            status=429,
+        )
+    assert auth.credentials is not None  # require_configured guarantees it
+    # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
+    if not await asyncio.to_thread(auth.credentials.verify, username, password):
+        auth.throttle.failed(key)
+        return _sign_in_page(request, error=BAD_CREDENTIALS, next_path=next_path, status=401)
+    auth.throttle.succeeded(key)
+    response = redirect(request, "")
+    response.headers["location"] = safe_next(request, next_path)
+    # A new session (and CSRF token) on sign-in: a planted cookie is worth nothing.
+    auth.cookies.write(response, new_session(username), path=base_path(request) or "/")
+    return response
+
+
+@router.post("/sign-out", summary="Sign out", operation_id="console-sign-out")
+async def sign_out(request: Request, _admin: Admin, _form: CheckedForm) -> Response:
+    """End the session."""
+    response = redirect(request, "/sign-in")
+    auth_of(request).cookies.clear(response, path=base_path(request) or "/")
+    return response

@@ -1,0 +1,243 @@
+"""CreateCampaign, DescribeCampaign, ListCampaigns, UpdateCampaign, DeleteCampaign.
+
+A campaign serves one solution version. UpdateCampaign loads the new model while the
+old one keeps serving, then swaps them in one assignment: no gap in serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from services.engine import lifecycle
+from services.engine.controlplane.common import (
+    drop_none,
+    now,
+    require_active,
+    require_final,
+    stamps,
+)
+from services.engine.crud import exists, get_resource, list_page
+from services.engine.lifecycle import StepFailed
+from services.engine.models import Campaign, SolutionVersion
+from services.engine.wire import validate
+from services.engine.wire.errors import AlreadyExists, InUse, InvalidInput
+
+if TYPE_CHECKING:
+    from services.engine.context import EngineContext
+
+
+def summary(row: Campaign) -> dict[str, Any]:
+    return drop_none(
+        {
+            "name": row.name,
+            "campaignArn": row.arn,
+            "status": row.status,
+            "failureReason": row.failure_reason,
+            **stamps(row),
+        }
+    )
+
+
+def _check_config(config: Any) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise InvalidInput("campaignConfig must be an object.")
+    validate.string_map(config, "itemExplorationConfig", max_entries=100)
+    validate.boolean(config, "enableMetadataWithRecommendations")
+    validate.boolean(config, "syncWithLatestSolutionVersion")
+    influence = config.get("rankingInfluence")
+    if influence is not None:
+        if not isinstance(influence, dict) or any(
+            k not in ("POPULARITY", "FRESHNESS")
+            or not isinstance(v, int | float)
+            or not 0 <= v <= 1
+            for k, v in influence.items()
+        ):
+            raise InvalidInput(
+                "campaignConfig.rankingInfluence takes POPULARITY and FRESHNESS values in [0, 1]."
+            )
+    return config
+
+
+async def _deploy(ctx: EngineContext, arn: str, version_arn: str) -> None:
+    try:
+        await ctx.serving.deploy(arn, version_arn)
+    except FileNotFoundError as exc:
+        raise StepFailed(
+            f"The model of solution version {version_arn} cannot be loaded: {exc}"
+        ) from None
+
+
+def resume(ctx: EngineContext, arn: str, version_arn: str) -> None:
+    ctx.spawn(arn, lifecycle.create(ctx, Campaign, arn, lambda: _deploy(ctx, arn, version_arn)))
+
+
+def resume_delete(ctx: EngineContext, arn: str) -> None:
+    async def undeploy() -> None:
+        ctx.serving.undeploy(arn)
+
+    ctx.spawn(arn, lifecycle.delete(ctx, Campaign, arn, undeploy))
+
+
+async def _save_update(ctx: EngineContext, arn: str, **changes: Any) -> None:
+    async with ctx.sessionmaker() as session:
+        row = await session.get(Campaign, arn)
+        if row is None or row.latest_update is None:
+            return
+        update = {**json.loads(row.latest_update), **changes, "lastUpdatedDateTime": now()}
+        row.latest_update = json.dumps(update)
+        if update["status"] == lifecycle.ACTIVE:
+            row.solution_version_arn = update["solutionVersionArn"]
+            row.min_provisioned_tps = update["minProvisionedTPS"]
+            row.campaign_config = json.dumps(update.get("campaignConfig", {}))
+            row.updated = now()
+        await session.commit()
+
+
+async def _run_update(ctx: EngineContext, arn: str, version_arn: str) -> None:
+    step = ctx.settings.STATUS_STEP_SECONDS
+    await asyncio.sleep(step)
+    await _save_update(ctx, arn, status=lifecycle.IN_PROGRESS)
+    await asyncio.sleep(step)
+    try:
+        await ctx.serving.deploy(arn, version_arn)  # the old model serves until this swap
+    except Exception as exc:
+        await _save_update(
+            ctx, arn, status=lifecycle.FAILED, failureReason=f"Cannot load the new model: {exc}"
+        )
+        return
+    await _save_update(ctx, arn, status=lifecycle.ACTIVE)
+
+
+def resume_update(ctx: EngineContext, arn: str, version_arn: str) -> None:
+    ctx.spawn(arn, _run_update(ctx, arn, version_arn))
+
+
+async def _active_version(session: Any, arn: str) -> SolutionVersion:
+    version = await get_resource(session=session, model=SolutionVersion, arn=arn)
+    require_active(version, "solution version")
+    return version
+
+
+async def create_campaign(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = validate.name(body)
+    version_arn = validate.required_arn(body, "solutionVersionArn")
+    tps = validate.integer(body, "minProvisionedTPS", default=1, low=1)
+    config = _check_config(body.get("campaignConfig"))
+    validate.tags(body)
+    arn = ctx.arns.campaign(name)
+    async with ctx.sessionmaker() as session:
+        await _active_version(session, version_arn)
+        if await exists(session=session, model=Campaign, arn=arn):
+            raise AlreadyExists(f"Campaign {arn} already exists.")
+        t = now()
+        session.add(
+            Campaign(
+                arn=arn,
+                name=name,
+                solution_version_arn=version_arn,
+                min_provisioned_tps=tps,
+                campaign_config=json.dumps(config),
+                created=t,
+                updated=t,
+            )
+        )
+        await session.commit()
+    resume(ctx, arn, version_arn)
+    return {"campaignArn": arn}
+
+
+async def describe_campaign(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    arn = validate.required_arn(body, "campaignArn")
+    async with ctx.sessionmaker() as session:
+        row = await get_resource(session=session, model=Campaign, arn=arn)
+    out: dict[str, Any] = {
+        **summary(row),
+        "solutionVersionArn": row.solution_version_arn,
+        "minProvisionedTPS": row.min_provisioned_tps,
+        "campaignConfig": json.loads(row.campaign_config),
+    }
+    if row.latest_update:
+        out["latestCampaignUpdate"] = drop_none(json.loads(row.latest_update))
+    return {"campaign": out}
+
+
+async def list_campaigns(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    solution_arn = validate.arn(body, "solutionArn", required=False)
+    async with ctx.sessionmaker() as session:
+        conditions = []
+        if solution_arn:
+            versions = select(SolutionVersion.arn).where(
+                SolutionVersion.solution_arn == solution_arn
+            )
+            conditions.append(Campaign.solution_version_arn.in_(versions))
+        rows, token = await list_page(
+            session=session,
+            model=Campaign,
+            max_results=validate.max_results(body),
+            next_token=validate.next_token(body),
+            conditions=conditions,
+        )
+    return drop_none({"campaigns": [summary(r) for r in rows], "nextToken": token})
+
+
+async def update_campaign(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    arn = validate.required_arn(body, "campaignArn")
+    version_arn = validate.arn(body, "solutionVersionArn", required=False)
+    config_given = body.get("campaignConfig")
+    async with ctx.sessionmaker() as session:
+        row = await get_resource(session=session, model=Campaign, arn=arn)
+        require_active(row, "campaign")
+        if row.latest_update and json.loads(row.latest_update)["status"] in (
+            lifecycle.PENDING,
+            lifecycle.IN_PROGRESS,
+        ):
+            raise InUse(f"Campaign {arn} is already being updated.")
+        version_arn = version_arn or row.solution_version_arn
+        await _active_version(session, version_arn)
+        tps = validate.integer(body, "minProvisionedTPS", default=row.min_provisioned_tps, low=1)
+        config = (
+            _check_config(config_given)
+            if config_given is not None
+            else json.loads(row.campaign_config)
+        )
+        t = now()
+        row.latest_update = json.dumps(
+            {
+                "solutionVersionArn": version_arn,
+                "minProvisionedTPS": tps,
+                "campaignConfig": config,
+                "status": lifecycle.PENDING,
+                "creationDateTime": t,
+                "lastUpdatedDateTime": t,
+            }
+        )
+        row.updated = t
+        await session.commit()
+    resume_update(ctx, arn, version_arn)
+    return {"campaignArn": arn}
+
+
+async def delete_campaign(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    arn = validate.required_arn(body, "campaignArn")
+    async with ctx.sessionmaker() as session:
+        row = await get_resource(session=session, model=Campaign, arn=arn)
+        require_final(row, "campaign")
+        row.status, row.updated = lifecycle.DELETE_PENDING, now()
+        await session.commit()
+    resume_delete(ctx, arn)
+    return {}
+
+
+OPERATIONS = {
+    "CreateCampaign": create_campaign,
+    "DescribeCampaign": describe_campaign,
+    "ListCampaigns": list_campaigns,
+    "UpdateCampaign": update_campaign,
+    "DeleteCampaign": delete_campaign,
+}

@@ -1,0 +1,135 @@
+"""CreateDatasetGroup, DescribeDatasetGroup, ListDatasetGroups, DeleteDatasetGroup."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete as sql_delete
+
+from services.engine import lifecycle
+from services.engine.controlplane.common import drop_none, now, require_final, stamps
+from services.engine.crud import count, exists, get_resource, list_page
+from services.engine.models import (
+    Dataset,
+    DatasetGroup,
+    EventTracker,
+    Filter,
+    Interaction,
+    ItemRecord,
+    Solution,
+    UserRecord,
+)
+from services.engine.wire import validate
+from services.engine.wire.errors import AlreadyExists, InUse
+
+if TYPE_CHECKING:
+    from services.engine.context import EngineContext
+
+KMS_ARN = re.compile(r"^arn:aws.*:kms:.*:[0-9]{12}:key/.*$")
+
+
+def summary(row: DatasetGroup) -> dict[str, Any]:
+    return drop_none(
+        {
+            "name": row.name,
+            "datasetGroupArn": row.arn,
+            "status": row.status,
+            "failureReason": row.failure_reason,
+            "domain": row.domain,
+            **stamps(row),
+        }
+    )
+
+
+def resume(ctx: EngineContext, arn: str) -> None:
+    ctx.spawn(arn, lifecycle.create(ctx, DatasetGroup, arn))
+
+
+async def _remove_data(ctx: EngineContext, arn: str) -> None:
+    async with ctx.sessionmaker() as session:
+        for model in (Interaction, ItemRecord, UserRecord):
+            await session.execute(sql_delete(model).where(model.dataset_group_arn == arn))
+        await session.commit()
+    ctx.serving.groups.pop(arn, None)
+
+
+def resume_delete(ctx: EngineContext, arn: str) -> None:
+    ctx.spawn(arn, lifecycle.delete(ctx, DatasetGroup, arn, lambda: _remove_data(ctx, arn)))
+
+
+async def create_dataset_group(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = validate.name(body)
+    role_arn = validate.role_arn(body)
+    kms = validate.string(body, "kmsKeyArn", max_len=2048, pattern=KMS_ARN)
+    domain = validate.string(body, "domain", enum=validate.DOMAINS)
+    validate.tags(body)
+    arn = ctx.arns.dataset_group(name)
+    async with ctx.sessionmaker() as session:
+        if await exists(session=session, model=DatasetGroup, arn=arn):
+            raise AlreadyExists(f"Dataset group {arn} already exists.")
+        t = now()
+        session.add(
+            DatasetGroup(
+                arn=arn,
+                name=name,
+                role_arn=role_arn,
+                kms_key_arn=kms,
+                domain=domain,
+                created=t,
+                updated=t,
+            )
+        )
+        await session.commit()
+    resume(ctx, arn)
+    return drop_none({"datasetGroupArn": arn, "domain": domain})
+
+
+async def describe_dataset_group(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    arn = validate.required_arn(body, "datasetGroupArn")
+    async with ctx.sessionmaker() as session:
+        row = await get_resource(session=session, model=DatasetGroup, arn=arn)
+    return {
+        "datasetGroup": {
+            **summary(row),
+            **drop_none({"roleArn": row.role_arn, "kmsKeyArn": row.kms_key_arn}),
+        }
+    }
+
+
+async def list_dataset_groups(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    async with ctx.sessionmaker() as session:
+        rows, token = await list_page(
+            session=session,
+            model=DatasetGroup,
+            max_results=validate.max_results(body),
+            next_token=validate.next_token(body),
+        )
+    return drop_none({"datasetGroups": [summary(r) for r in rows], "nextToken": token})
+
+
+async def delete_dataset_group(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    arn = validate.required_arn(body, "datasetGroupArn")
+    async with ctx.sessionmaker() as session:
+        row = await get_resource(session=session, model=DatasetGroup, arn=arn)
+        require_final(row, "dataset group")
+        for model, kind in (
+            (Dataset, "datasets"),
+            (Solution, "solutions"),
+            (Filter, "filters"),
+            (EventTracker, "event trackers"),
+        ):
+            if await count(session=session, model=model, dataset_group_arn=arn):
+                raise InUse(f"Dataset group {arn} still has {kind}; delete them first.")
+        row.status, row.updated = lifecycle.DELETE_PENDING, now()
+        await session.commit()
+    resume_delete(ctx, arn)
+    return {}
+
+
+OPERATIONS = {
+    "CreateDatasetGroup": create_dataset_group,
+    "DescribeDatasetGroup": describe_dataset_group,
+    "ListDatasetGroups": list_dataset_groups,
+    "DeleteDatasetGroup": delete_dataset_group,
+}

@@ -1,0 +1,109 @@
+"""CreateDatasetImportJob, DescribeDatasetImportJob, ListDatasetImportJobs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from services.engine import lifecycle
+from services.engine.controlplane.common import drop_none, now, require_active, stamps
+from services.engine.crud import exists, get_resource, list_page
+from services.engine.importer import run_import
+from services.engine.models import Dataset, DatasetImportJob
+from services.engine.wire import validate
+from services.engine.wire.errors import AlreadyExists, InvalidInput
+
+if TYPE_CHECKING:
+    from services.engine.context import EngineContext
+
+
+def summary(row: DatasetImportJob) -> dict[str, Any]:
+    return drop_none(
+        {
+            "datasetImportJobArn": row.arn,
+            "jobName": row.name,
+            "status": row.status,
+            "failureReason": row.failure_reason,
+            "importMode": row.import_mode,
+            **stamps(row),
+        }
+    )
+
+
+def resume(ctx: EngineContext, arn: str) -> None:
+    ctx.spawn(arn, lifecycle.create(ctx, DatasetImportJob, arn, lambda: run_import(ctx, arn)))
+
+
+async def create_dataset_import_job(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = validate.name(body, "jobName")
+    dataset_arn = validate.required_arn(body, "datasetArn")
+    source = body.get("dataSource")
+    if not isinstance(source, dict):
+        raise InvalidInput("1 validation error detected: 'dataSource' is required.")
+    location = validate.required_string(
+        source, "dataLocation", max_len=256, pattern=validate.DATA_LOCATION
+    )
+    role_arn = validate.role_arn(body)
+    mode = validate.string(body, "importMode", enum=("FULL", "INCREMENTAL")) or "FULL"
+    publish = validate.boolean(body, "publishAttributionMetricsToS3")
+    validate.tags(body)
+    arn = ctx.arns.import_job(name)
+    async with ctx.sessionmaker() as session:
+        dataset = await get_resource(session=session, model=Dataset, arn=dataset_arn)
+        require_active(dataset, "dataset")
+        if await exists(session=session, model=DatasetImportJob, arn=arn):
+            raise AlreadyExists(f"Dataset import job {arn} already exists.")
+        t = now()
+        session.add(
+            DatasetImportJob(
+                arn=arn,
+                name=name,
+                dataset_arn=dataset_arn,
+                data_location=location,
+                role_arn=role_arn,
+                import_mode=mode,
+                publish_attribution=publish,
+                created=t,
+                updated=t,
+            )
+        )
+        await session.commit()
+    resume(ctx, arn)
+    return {"datasetImportJobArn": arn}
+
+
+async def describe_dataset_import_job(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    arn = validate.required_arn(body, "datasetImportJobArn")
+    async with ctx.sessionmaker() as session:
+        row = await get_resource(session=session, model=DatasetImportJob, arn=arn)
+    return {
+        "datasetImportJob": drop_none(
+            {
+                **summary(row),
+                "datasetArn": row.dataset_arn,
+                "dataSource": {"dataLocation": row.data_location},
+                "roleArn": row.role_arn,
+                "publishAttributionMetricsToS3": row.publish_attribution,
+            }
+        )
+    }
+
+
+async def list_dataset_import_jobs(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    dataset_arn = validate.arn(body, "datasetArn", required=False)
+    where = {"dataset_arn": dataset_arn} if dataset_arn else {}
+    async with ctx.sessionmaker() as session:
+        rows, token = await list_page(
+            session=session,
+            model=DatasetImportJob,
+            max_results=validate.max_results(body),
+            next_token=validate.next_token(body),
+            **where,
+        )
+    return drop_none({"datasetImportJobs": [summary(r) for r in rows], "nextToken": token})
+
+
+OPERATIONS = {
+    "CreateDatasetImportJob": create_dataset_import_job,
+    "DescribeDatasetImportJob": describe_dataset_import_job,
+    "ListDatasetImportJobs": list_dataset_import_jobs,
+}

@@ -1,0 +1,247 @@
+"""CreateSolution, DescribeSolution, ListSolutions, DeleteSolution."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
+
+from services.engine import lifecycle
+from services.engine.arns import recipe_arn
+from services.engine.controlplane.common import (
+    drop_none,
+    now,
+    require_active,
+    require_final,
+    stamps,
+)
+from services.engine.controlplane.recipes import recipe_from_arn
+from services.engine.crud import exists, get_resource, list_page
+from services.engine.models import Campaign, DatasetGroup, Solution, SolutionVersion
+from services.engine.wire import validate
+from services.engine.wire.errors import AlreadyExists, InUse, InvalidInput
+
+if TYPE_CHECKING:
+    from services.engine.context import EngineContext
+
+SCHEDULE = re.compile(r"^rate\(\d+ days?\)$")
+DEFAULT_AUTOML_RECIPE = "aws-user-personalization"
+
+
+def summary(row: Solution) -> dict[str, Any]:
+    return drop_none(
+        {
+            "name": row.name,
+            "solutionArn": row.arn,
+            "status": row.status,
+            "recipeArn": row.recipe_arn,
+            **stamps(row),
+        }
+    )
+
+
+def _check_config(config: Any) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise InvalidInput("solutionConfig must be an object.")
+    validate.string(config, "eventValueThreshold", max_len=256)
+    validate.string_map(config, "algorithmHyperParameters")
+    validate.string_map(config, "featureTransformationParameters")
+    objective = config.get("optimizationObjective")
+    if isinstance(objective, dict):
+        validate.string(objective, "objectiveSensitivity", enum=("LOW", "MEDIUM", "HIGH", "OFF"))
+    auto = config.get("autoTrainingConfig")
+    if isinstance(auto, dict):
+        validate.string(auto, "schedulingExpression", max_len=16, pattern=SCHEDULE)
+    threshold = config.get("eventValueThreshold")
+    if threshold is not None:
+        try:
+            float(threshold)
+        except ValueError:
+            raise InvalidInput(
+                f"solutionConfig.eventValueThreshold must be a number, got {threshold!r}."
+            ) from None
+    return config
+
+
+def resume(ctx: EngineContext, arn: str) -> None:
+    ctx.spawn(arn, lifecycle.create(ctx, Solution, arn))
+
+
+def resume_delete(ctx: EngineContext, arn: str) -> None:
+    async def remove_versions() -> None:
+        async with ctx.sessionmaker() as session:
+            keys = (
+                (
+                    await session.execute(
+                        select(SolutionVersion.artifact_key).where(
+                            SolutionVersion.solution_arn == arn
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            await session.execute(
+                sql_delete(SolutionVersion).where(SolutionVersion.solution_arn == arn)
+            )
+            await session.commit()
+        for key in keys:
+            if key:
+                await ctx.artifacts.delete(key)
+
+    ctx.spawn(arn, lifecycle.delete(ctx, Solution, arn, remove_versions))
+
+
+async def create_solution(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = validate.name(body)
+    group_arn = validate.required_arn(body, "datasetGroupArn")
+    recipe = validate.arn(body, "recipeArn", required=False)
+    automl = validate.boolean(body, "performAutoML")
+    hpo = validate.boolean(body, "performHPO")
+    auto_training = validate.boolean(body, "performAutoTraining")
+    incremental = validate.boolean(body, "performIncrementalUpdate")
+    event_type = validate.string(body, "eventType", max_len=256)
+    config = _check_config(body.get("solutionConfig"))
+    validate.tags(body)
+    if automl and recipe:
+        raise InvalidInput("Give either recipeArn or performAutoML = true, not both.")
+    if not automl and not recipe:
+        raise InvalidInput("recipeArn is required unless performAutoML is true.")
+    if automl:
+        candidates = (config.get("autoMLConfig") or {}).get("recipeList") or [
+            recipe_arn(DEFAULT_AUTOML_RECIPE)
+        ]
+        recipe = str(candidates[0])
+    assert recipe is not None
+    _, found = recipe_from_arn(recipe)
+    try:
+        found.parse_hyperparameters(config.get("algorithmHyperParameters"))
+    except ValueError as exc:
+        raise InvalidInput(f"Invalid algorithmHyperParameters: {exc}") from None
+    arn = ctx.arns.solution(name)
+    async with ctx.sessionmaker() as session:
+        group = await get_resource(session=session, model=DatasetGroup, arn=group_arn)
+        require_active(group, "dataset group")
+        if await exists(session=session, model=Solution, arn=arn):
+            raise AlreadyExists(f"Solution {arn} already exists.")
+        t = now()
+        session.add(
+            Solution(
+                arn=arn,
+                name=name,
+                dataset_group_arn=group_arn,
+                recipe_arn=recipe,
+                perform_hpo=hpo,
+                perform_automl=automl,
+                perform_auto_training=auto_training,
+                perform_incremental_update=incremental,
+                event_type=event_type,
+                solution_config=json.dumps(config),
+                created=t,
+                updated=t,
+            )
+        )
+        await session.commit()
+    resume(ctx, arn)
+    return {"solutionArn": arn}
+
+
+async def describe_solution(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    arn = validate.required_arn(body, "solutionArn")
+    async with ctx.sessionmaker() as session:
+        row = await get_resource(session=session, model=Solution, arn=arn)
+        latest = (
+            await session.execute(
+                select(SolutionVersion)
+                .where(SolutionVersion.solution_arn == arn)
+                .order_by(SolutionVersion.created.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    out: dict[str, Any] = {
+        **summary(row),
+        "performHPO": row.perform_hpo,
+        "performAutoML": row.perform_automl,
+        "performAutoTraining": row.perform_auto_training,
+        "performIncrementalUpdate": row.perform_incremental_update,
+        "datasetGroupArn": row.dataset_group_arn,
+        "solutionConfig": json.loads(row.solution_config),
+    }
+    if row.event_type:
+        out["eventType"] = row.event_type
+    if row.perform_automl:
+        out["autoMLResult"] = {"bestRecipeArn": row.recipe_arn}
+    if latest is not None:
+        out["latestSolutionVersion"] = drop_none(
+            {
+                "solutionVersionArn": latest.arn,
+                "status": latest.status,
+                "trainingMode": latest.training_mode,
+                "trainingType": "MANUAL",
+                "failureReason": latest.failure_reason,
+                **stamps(latest),
+            }
+        )
+    return {"solution": out}
+
+
+async def list_solutions(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    group_arn = validate.arn(body, "datasetGroupArn", required=False)
+    where = {"dataset_group_arn": group_arn} if group_arn else {}
+    async with ctx.sessionmaker() as session:
+        rows, token = await list_page(
+            session=session,
+            model=Solution,
+            max_results=validate.max_results(body),
+            next_token=validate.next_token(body),
+            **where,
+        )
+    return drop_none({"solutions": [summary(r) for r in rows], "nextToken": token})
+
+
+async def delete_solution(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+    arn = validate.required_arn(body, "solutionArn")
+    async with ctx.sessionmaker() as session:
+        row = await get_resource(session=session, model=Solution, arn=arn)
+        require_final(row, "solution")
+        versions = (
+            (
+                await session.execute(
+                    select(SolutionVersion).where(SolutionVersion.solution_arn == arn)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for version in versions:
+            require_final(version, "solution version")
+        if versions:
+            used = (
+                await session.execute(
+                    select(Campaign.arn).where(
+                        Campaign.solution_version_arn.in_([v.arn for v in versions])
+                    )
+                )
+            ).first()
+            if used:
+                raise InUse(
+                    f"Solution {arn} has a version deployed by campaign {used[0]}; "
+                    "delete the campaign first."
+                )
+        row.status, row.updated = lifecycle.DELETE_PENDING, now()
+        await session.commit()
+    resume_delete(ctx, arn)
+    return {}
+
+
+OPERATIONS = {
+    "CreateSolution": create_solution,
+    "DescribeSolution": describe_solution,
+    "ListSolutions": list_solutions,
+    "DeleteSolution": delete_solution,
+}

@@ -1,0 +1,37 @@
+"""The engine: Amazon Personalize's control plane, runtime and events APIs on one port (8004).
+
+Wiring only; see README.md for what each module holds.
+"""
+
+from __future__ import annotations
+
+from services.common.app import create_app
+from services.engine import events
+from services.engine.config import get_settings
+from services.engine.console import mount_console
+from services.engine.controlplane import OPERATIONS
+from services.engine.health import campaigns_loaded, database_ready
+from services.engine.runtime import routes as runtime_routes
+from services.engine.startup import lifespan_for
+from services.engine.wire.errors import install_aws_error_handlers
+from services.engine.wire.request_id import AmznRequestIdMiddleware
+from services.engine.wire.routing import control_plane_route
+
+settings = get_settings()
+app = create_app(
+    service="engine",
+    settings=settings,
+    routers=[],
+    lifespan=lifespan_for(settings),
+    readiness={"database": database_ready, "campaigns": campaigns_loaded},
+    description="Amazon Personalize-compatible engine "
+    "(personalize, personalize-runtime, personalize-events).",
+    install_errors=False,  # the engine answers in the AWS error shape
+)
+install_aws_error_handlers(app)
+# The runtime routes first: the hot path should match on the first try.
+app.router.routes[0:0] = runtime_routes.routes
+app.router.routes.append(control_plane_route(OPERATIONS))
+app.router.routes.extend(events.routes)
+mount_console(app, settings)  # the admin console at /console (CONSOLE_ENABLED)
+app.add_middleware(AmznRequestIdMiddleware)

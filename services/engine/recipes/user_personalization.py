@@ -1,0 +1,356 @@
+"""aws-user-personalization: an item-to-item model driven by the user's current history.
+
+The model is a closed-form item autoencoder (EASE, Steck 2019): with X the binary
+users × items matrix, B = argmin ||X − XB||² + λ||B||² with diag(B) = 0, solved as
+P = (XᵀX + λI)⁻¹, B = −P / diag(P). A user's scores are the recency-weighted sum of the rows
+of B for the items in the history passed at request time (training events plus PutEvents),
+so new events change the answer at once and users unseen at training time get personal
+recommendations. Nothing is stored per user.
+
+Metadata (optional): item tokens (GENRES, YEAR decade) enter as extra "virtual user" rows
+(weight `item_metadata_weight`), so items sharing genres look alike; user tokens (AGE band,
+GENDER, OCCUPATION) enter as extra input columns (weight `user_metadata_weight`), so
+the model learns which items each token predicts.
+
+Above `max_dense_items` catalogue columns, the O(n³) inversion is too slow on small machines
+and the recipe switches to implicit's ALS (`factors`, `regularization`, `alpha`,
+`iterations`): the user vector is folded in from the history at request time with the
+ridge solution u = (YᵀY + ρI)⁻¹ Σ wᵢ yᵢ, precomputed per item as Z = Y (YᵀY + ρI)⁻¹ so a
+request costs one gather and one n × f product.
+
+Repeat consumption: if fewer than 1 % of training events repeat an item the user already had
+(MovieLens: none), items already in the history are moved to the end of the ranking.
+
+Scores: softmax over the whole catalogue of the standardised item scores.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from services.engine.recipes.base import (
+    Hyperparameter,
+    ProgressCallback,
+    Recipe,
+    RecipeType,
+    TrainedModel,
+    TrainingData,
+)
+from services.engine.recipes.features import one_hot, user_tokens
+from services.engine.recipes.scoring import (
+    distinct_user_counts,
+    recency_weights,
+    repeat_rate,
+    softmax,
+    top_k,
+    user_item_matrix,
+)
+
+SEEN_SCORE = np.float32(-1e30)  # below every real score, above disallowed (-inf)
+MAX_HISTORY = 1000  # older events weigh < 2**-1000/half_life; bounds request cost
+REPEAT_THRESHOLD = 0.01
+
+
+class ItemScoringModel(TrainedModel):
+    """Scores items from a history; shared by user-personalization and personalized-ranking."""
+
+    recipe: ClassVar[str] = "aws-user-personalization"
+    recipe_type: ClassVar[RecipeType] = "USER_PERSONALIZATION"
+
+    def __init__(
+        self,
+        item_ids: np.ndarray,
+        *,
+        counts: np.ndarray,
+        weights: np.ndarray | None = None,
+        item_factors: np.ndarray | None = None,
+        fold_in: np.ndarray | None = None,
+        user_vocab: list[str] | None = None,
+        half_life: float = 0.0,
+        exclude_seen: bool = True,
+        score_scale: float = 1.0,
+        popularity_penalty: float = 0.0,
+    ) -> None:
+        super().__init__(item_ids)
+        self.counts = counts.astype(np.float32)
+        self.weights = weights  # (n_items + n_user_tokens, n_items) or None
+        self.item_factors = item_factors  # (n_items, f) or None
+        self.fold_in = fold_in  # (n_items + n_user_tokens, f) or None
+        self.user_vocab = list(user_vocab or [])
+        self.user_vocab_index = {tok: i for i, tok in enumerate(self.user_vocab)}
+        self.half_life = float(half_life)
+        self.exclude_seen = bool(exclude_seen)
+        self.score_scale = float(score_scale)
+        self.popularity_penalty = float(popularity_penalty)
+        self.prior = np.log1p(self.counts).astype(np.float32)  # empty-history scores
+        # Standardised log-popularity: the penalty is in units of the scores' spread.
+        spread = float(self.prior.std()) or 1.0
+        self.popularity_z = ((self.prior - self.prior.mean()) / spread).astype(np.float32)
+
+    def scores(
+        self, history: np.ndarray, user_features: dict[str, str] | None = None
+    ) -> np.ndarray:
+        """Raw item scores for this history (seen items demoted when repeats are rare)."""
+        history = np.asarray(history, dtype=np.int64)
+        history = history[(history >= 0) & (history < self.n_items)][-MAX_HISTORY:]
+        tokens = user_tokens(user_features, self.user_vocab_index) + self.n_items
+        if len(history) == 0 and len(tokens) == 0:
+            return self.prior.copy()
+        w = recency_weights(len(history), self.half_life)
+        rows = np.concatenate([history, tokens])
+        w = np.concatenate([w, np.ones(len(tokens), dtype=np.float32)])
+        if self.weights is not None:
+            scores = w @ self.weights[rows]
+        else:
+            assert self.item_factors is not None and self.fold_in is not None
+            scores = self.item_factors @ (w @ self.fold_in[rows])
+        scores = scores.astype(np.float32)
+        if self.popularity_penalty > 0:
+            scores = scores / np.float32(scores.std() + 1e-12)
+            scores -= np.float32(self.popularity_penalty) * self.popularity_z
+        if self.exclude_seen and len(history):
+            scores[history] = SEEN_SCORE
+        return scores
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        finite = scores > SEEN_SCORE
+        std = float(scores[finite].std()) if finite.any() else 1.0
+        z = np.where(finite, scores / (std + 1e-12) * self.score_scale, -np.inf)
+        return softmax(z.astype(np.float32))
+
+    def recommend(
+        self,
+        *,
+        history: np.ndarray,
+        num: int,
+        allowed: np.ndarray | None = None,
+        user_features: dict[str, str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        scores = self.scores(history, user_features)
+        top = top_k(scores, num, allowed)
+        return top, self._probabilities(scores)[top]
+
+    def rank(
+        self,
+        *,
+        history: np.ndarray,
+        candidates: np.ndarray,
+        user_features: dict[str, str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        candidates = np.asarray(candidates, dtype=np.int64)
+        scores = self.scores(history, user_features)[candidates]
+        order = np.lexsort((np.arange(len(candidates)), -scores))
+        return candidates[order], self._probabilities(scores[order])
+
+    def save_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays = {"counts": self.counts}
+        if self.weights is not None:
+            arrays["weights"] = self.weights
+        if self.item_factors is not None and self.fold_in is not None:
+            arrays["item_factors"] = self.item_factors
+            arrays["fold_in"] = self.fold_in
+        meta = {
+            "user_vocab": self.user_vocab,
+            "half_life": self.half_life,
+            "exclude_seen": self.exclude_seen,
+            "score_scale": self.score_scale,
+            "popularity_penalty": self.popularity_penalty,
+        }
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> ItemScoringModel:
+        return cls(
+            arrays["item_ids"],
+            counts=arrays["counts"],
+            weights=arrays.get("weights"),
+            item_factors=arrays.get("item_factors"),
+            fold_in=arrays.get("fold_in"),
+            user_vocab=meta["user_vocab"],
+            half_life=meta["half_life"],
+            exclude_seen=meta["exclude_seen"],
+            score_scale=meta["score_scale"],
+            popularity_penalty=meta["popularity_penalty"],
+        )
+
+
+class UserPersonalizationModel(ItemScoringModel):
+    recipe: ClassVar[str] = "aws-user-personalization"
+    recipe_type: ClassVar[RecipeType] = "USER_PERSONALIZATION"
+
+
+COMMON_HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
+    # Personalize's names. hidden_dimension is the factor count of the large-catalogue
+    # (ALS) mode; bptt is accepted for compatibility (an item model has no recurrence).
+    Hyperparameter("hidden_dimension", "149", "integer", 32, 256),
+    Hyperparameter("bptt", "32", "integer", 2, 32),
+    Hyperparameter("recency_mask", "true", "categorical", choices=("true", "false")),
+    Hyperparameter("min_user_history_length_percentile", "0.0", "continuous", 0.0, 1.0),
+    Hyperparameter("max_user_history_length_percentile", "0.99", "continuous", 0.0, 1.0),
+    # Our own.
+    Hyperparameter("lambda_", "400", "continuous", 1.0, 100000.0),
+    Hyperparameter("dropout", "0.3", "continuous", 0.0, 0.9),
+    Hyperparameter("recency_half_life", "10", "continuous", 1.0, 100000.0),
+    Hyperparameter("item_metadata_weight", "2", "continuous", 0.0, 100.0),
+    Hyperparameter("user_metadata_weight", "0.5", "continuous", 0.0, 100.0),
+    Hyperparameter("max_dense_items", "12000", "integer", 1, 100000),
+    Hyperparameter("popularity_penalty", "0.5", "continuous", 0.0, 10.0),
+    Hyperparameter("regularization", "5", "continuous", 0.0, 1000.0),
+    Hyperparameter("alpha", "10", "continuous", 0.0, 1000.0),
+    Hyperparameter("iterations", "15", "integer", 1, 100),
+)
+
+
+def filter_users_by_history(data: TrainingData, low: float, high: float) -> np.ndarray:
+    """Indices of users whose history length lies within the [low, high] percentiles."""
+    lengths = np.bincount(data.users, minlength=data.n_users)
+    active = lengths > 0
+    if not active.any():
+        return np.flatnonzero(active)
+    lo, hi = np.quantile(lengths[active], [low, high])
+    return np.flatnonzero(active & (lengths >= lo) & (lengths <= hi))
+
+
+def fit_item_scorer(
+    data: TrainingData,
+    hp: dict[str, Any],
+    *,
+    seed: int,
+    model_class: type[ItemScoringModel],
+    progress: ProgressCallback | None = None,
+) -> ItemScoringModel:
+    """Fit the EASE (or, for large catalogues, ALS) item scorer shared by two recipes."""
+    users = filter_users_by_history(
+        data, hp["min_user_history_length_percentile"], hp["max_user_history_length_percentile"]
+    )
+    x = user_item_matrix(data)[users]
+    item_feats, _ = one_hot(data.item_metadata, data.n_items)
+    user_feats, user_vocab = one_hot(data.user_metadata, data.n_users)
+    user_feats = user_feats[users]
+    if hp["user_metadata_weight"] <= 0:
+        user_feats, user_vocab = user_feats[:, :0], []
+    if hp["item_metadata_weight"] <= 0:
+        item_feats = item_feats[:, :0]
+    n_items = data.n_items
+    half_life = hp["recency_half_life"] if hp["recency_mask"] == "true" else 0.0
+    exclude_seen = repeat_rate(data) < REPEAT_THRESHOLD
+    counts = distinct_user_counts(data)
+    n_cols = n_items + user_feats.shape[1]
+    if progress:
+        progress(0.1, "building the item matrix")
+    if n_cols <= hp["max_dense_items"]:
+        augmented = sp.vstack(
+            [
+                sp.hstack([x, hp["user_metadata_weight"] * user_feats]),
+                sp.hstack(
+                    [
+                        hp["item_metadata_weight"] * item_feats.T,
+                        sp.csr_matrix((item_feats.shape[1], user_feats.shape[1]), dtype=np.float32),
+                    ]
+                ),
+            ]
+        ).tocsr()
+        weights = ease(augmented, hp["lambda_"], hp["dropout"])[:, :n_items]
+        return model_class(
+            data.item_ids,
+            counts=counts,
+            weights=np.ascontiguousarray(weights),
+            user_vocab=user_vocab,
+            half_life=half_life,
+            exclude_seen=exclude_seen,
+            popularity_penalty=hp["popularity_penalty"],
+        )
+    item_factors, fold_in = als_fold_in(
+        sp.hstack([x, hp["user_metadata_weight"] * user_feats]).tocsr(),
+        factors=hp["hidden_dimension"],
+        regularization=hp["regularization"],
+        alpha=hp["alpha"],
+        iterations=hp["iterations"],
+        seed=seed,
+    )
+    return model_class(
+        data.item_ids,
+        counts=counts,
+        item_factors=item_factors[:n_items],
+        fold_in=fold_in,
+        user_vocab=user_vocab,
+        half_life=half_life,
+        exclude_seen=exclude_seen,
+        popularity_penalty=hp["popularity_penalty"],
+    )
+
+
+def ease(matrix: sp.csr_matrix, lam: float, dropout: float = 0.0) -> np.ndarray:
+    """EASE's closed form: B = −P / diag(P), P = (XᵀX + Λ)⁻¹, diag(B) = 0 (float32 out).
+
+    Λ = λI plus, with `dropout` p > 0, p / (1 − p) · diag(XᵀX): the emphasized denoising
+    variant (EDLAE, Steck 2020), which regularises frequent items more.
+    """
+    gram = (matrix.T @ matrix).toarray().astype(np.float64)
+    extra = dropout / (1.0 - dropout) * np.diag(gram) if dropout > 0 else 0.0
+    gram[np.diag_indices_from(gram)] += lam + extra
+    # Cholesky inverse: the Gram matrix plus λI is symmetric positive definite.
+    from scipy.linalg import cho_factor, cho_solve
+
+    factor = cho_factor(gram, overwrite_a=True, check_finite=False)
+    p = cho_solve(factor, np.eye(gram.shape[0]), check_finite=False)
+    b = -p / np.diag(p)[None, :]
+    np.fill_diagonal(b, 0.0)
+    return b.astype(np.float32)
+
+
+def als_fold_in(
+    matrix: sp.csr_matrix,
+    *,
+    factors: int,
+    regularization: float,
+    alpha: float,
+    iterations: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Item factors Y from implicit's ALS and Z = Y (YᵀY + ρI)⁻¹ for request-time fold-in."""
+    from implicit.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):  # implicit warns (an error under pytest) otherwise
+        model = AlternatingLeastSquares(
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            random_state=seed,
+        )
+        model.fit(matrix, show_progress=False)
+    y = np.asarray(model.item_factors, dtype=np.float64)
+    gram = y.T @ y + regularization * np.eye(y.shape[1])
+    z = np.linalg.solve(gram, y.T).T
+    return y.astype(np.float32), z.astype(np.float32)
+
+
+class UserPersonalization(Recipe):
+    name: ClassVar[str] = "aws-user-personalization"
+    recipe_type: ClassVar[RecipeType] = "USER_PERSONALIZATION"
+    description: ClassVar[str] = (
+        "Personal recommendations from the user's current history (new events count at once); "
+        "an item autoencoder (EASE), or ALS for large catalogues, with optional metadata."
+    )
+    hyperparameters: ClassVar[tuple[Hyperparameter, ...]] = COMMON_HYPERPARAMETERS
+
+    def fit(
+        self,
+        data: TrainingData,
+        *,
+        hyperparameters: dict[str, Any],
+        seed: int,
+        progress: ProgressCallback | None = None,
+    ) -> TrainedModel:
+        return fit_item_scorer(
+            data,
+            hyperparameters,
+            seed=seed,
+            model_class=UserPersonalizationModel,
+            progress=progress,
+        )

@@ -1,0 +1,1 @@
+"""Serving: in-memory histories, filters and deployed models behind the runtime routes."""

@@ -1,0 +1,198 @@
+"""personalize-runtime: GetRecommendations and GetPersonalizedRanking.
+
+Plain Starlette endpoints rather than FastAPI routes with pydantic models: this is the
+hot path, and hand-checked JSON read with orjson costs a fraction of model validation.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from services.engine.arns import new_recommendation_id
+from services.engine.runtime.deployment import Deployment
+from services.engine.runtime.filtering import allowed_mask
+from services.engine.wire import validate
+from services.engine.wire.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from services.engine.context import EngineContext
+
+MAX_RESULTS = 500
+FILTER_KEY = re.compile(r"^[A-Za-z0-9_]+$")
+CONTEXT_KEY = re.compile(r"^[A-Za-z\d_]+$")
+
+
+def read_json(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        raise InvalidInput("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    return body
+
+
+def json_response(payload: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def _common(body: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
+    campaign_arn = validate.string(body, "campaignArn", max_len=256, pattern=validate.ARN)
+    if campaign_arn is None:
+        if body.get("recommenderArn"):
+            raise InvalidInput("Recommenders are not supported by this engine; pass a campaignArn.")
+        raise InvalidInput("1 validation error detected: 'campaignArn' is required.")
+    validate.string_map(body, "context", max_entries=150, max_key=150, key_pattern=CONTEXT_KEY)
+    filter_values = validate.string_map(
+        body, "filterValues", max_entries=25, max_key=50, key_pattern=FILTER_KEY
+    )
+    return campaign_arn, filter_values
+
+
+async def _mask(
+    ctx: EngineContext,
+    dep: Deployment,
+    body: dict[str, Any],
+    values: dict[str, str] | None,
+    user_id: str | None,
+) -> np.ndarray | None:
+    filter_arn = validate.arn(body, "filterArn", required=False)
+    if filter_arn is None:
+        return None
+    deployed = await ctx.serving.filter(filter_arn)
+    if deployed.dataset_group_arn != dep.group.arn:
+        raise InvalidInput(
+            f"Filter {filter_arn} belongs to another dataset group than the campaign."
+        )
+    return allowed_mask(
+        dep, deployed.parsed, values, user_id, ctx.settings.FILTER_INTERACTION_WINDOW
+    )
+
+
+def _items(dep: Deployment, indices: np.ndarray, scores: np.ndarray | None) -> list[dict[str, Any]]:
+    ids = dep.model.item_ids[indices].tolist()
+    if scores is None:
+        return [{"itemId": item_id} for item_id in ids]
+    return [
+        {"itemId": item_id, "score": score}
+        for item_id, score in zip(ids, scores.tolist(), strict=True)
+    ]
+
+
+async def get_recommendations(request: Request) -> Response:
+    """POST /recommendations (GetRecommendations)."""
+    ctx: EngineContext = request.app.state.engine
+    body = read_json(await request.body())
+    campaign_arn, filter_values = _common(body)
+    user_id = validate.string(body, "userId", max_len=256)
+    item_id = validate.string(body, "itemId", max_len=256)
+    num = validate.integer(body, "numResults", default=25, low=0, high=MAX_RESULTS)
+    dep = await ctx.serving.deployment(campaign_arn)
+    recipe_type = dep.recipe_type
+    started = time.perf_counter()
+    if recipe_type == "PERSONALIZED_RANKING":
+        raise InvalidInput(
+            f"Campaign {campaign_arn} is a PERSONALIZED_RANKING campaign: "
+            "call GetPersonalizedRanking."
+        )
+    mask = await _mask(ctx, dep, body, filter_values, user_id)
+    if recipe_type == "RELATED_ITEMS":
+        if item_id is None:
+            raise InvalidInput(f"itemId is required: campaign {campaign_arn} serves RELATED_ITEMS.")
+        indices, scores = dep.model.similar_items(
+            item=dep.model.item_index.get(item_id), num=num, allowed=mask
+        )
+    else:
+        if user_id is None:
+            raise InvalidInput(
+                f"userId is required: campaign {campaign_arn} serves USER_PERSONALIZATION."
+            )
+        indices, scores = dep.model.recommend(
+            history=dep.history(user_id),
+            num=num,
+            allowed=mask,
+            user_features=dep.group.user_attributes.get(user_id),
+        )
+    ctx.metrics.observe_inference("GetRecommendations", recipe_type, time.perf_counter() - started)
+    return json_response(
+        {
+            "itemList": _items(dep, indices[:num], scores),
+            "recommendationId": new_recommendation_id(),
+        }
+    )
+
+
+async def get_personalized_ranking(request: Request) -> Response:
+    """POST /personalize-ranking (GetPersonalizedRanking)."""
+    ctx: EngineContext = request.app.state.engine
+    body = read_json(await request.body())
+    campaign_arn, filter_values = _common(body)
+    user_id = validate.required_string(body, "userId", max_len=256)
+    input_list = body.get("inputList")
+    if not isinstance(input_list, list) or not input_list:
+        raise InvalidInput(
+            "1 validation error detected: 'inputList' is required and must be a non-empty list."
+        )
+    if len(input_list) > MAX_RESULTS:
+        raise InvalidInput(
+            f"1 validation error detected: Value at 'inputList' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_RESULTS}"
+        )
+    for i, value in enumerate(input_list):
+        if not isinstance(value, str) or not 1 <= len(value) <= 256:
+            raise InvalidInput(f"inputList[{i}] must be an item id of 1 to 256 characters.")
+    dep = await ctx.serving.deployment(campaign_arn)
+    if dep.recipe_type != "PERSONALIZED_RANKING":
+        raise InvalidInput(
+            f"Campaign {campaign_arn} serves {dep.recipe_type}: GetPersonalizedRanking needs a "
+            "PERSONALIZED_RANKING campaign."
+        )
+    started = time.perf_counter()
+    mask = await _mask(ctx, dep, body, filter_values, user_id)
+    index = dep.model.item_index
+    known: list[int] = []
+    unknown: list[str] = []
+    seen: set[str] = set()
+    for item_id in input_list:
+        if item_id in seen:
+            continue
+        seen.add(item_id)
+        i = index.get(item_id)
+        if i is None:
+            unknown.append(item_id)
+        elif mask is None or mask[i]:
+            known.append(i)
+    ranking: list[dict[str, Any]] = []
+    if known:
+        ordered, scores = dep.model.rank(
+            history=dep.history(user_id),
+            candidates=np.asarray(known, dtype=np.int64),
+            user_features=dep.group.user_attributes.get(user_id),
+        )
+        ranking = _items(dep, ordered, scores)
+    ranking.extend({"itemId": item_id} for item_id in unknown)
+    ctx.metrics.observe_inference(
+        "GetPersonalizedRanking", dep.recipe_type, time.perf_counter() - started
+    )
+    return json_response(
+        {"personalizedRanking": ranking, "recommendationId": new_recommendation_id()}
+    )
+
+
+routes = [
+    Route("/recommendations", get_recommendations, methods=["POST"], name="GetRecommendations"),
+    Route(
+        "/personalize-ranking",
+        get_personalized_ranking,
+        methods=["POST"],
+        name="GetPersonalizedRanking",
+    ),
+]

@@ -1,0 +1,1 @@
+"""The Personalize wire protocols: routing, AWS error shapes and input validation."""

@@ -1,0 +1,117 @@
+"""AWS-shaped errors: `{"__type": name, "message": text}` plus `x-amzn-ErrorType`.
+
+    PersonalizeError                  400 (base)
+    ├── InvalidInputException         400
+    ├── ResourceNotFoundException     400 on the control plane, 404 at runtime
+    ├── ResourceAlreadyExistsException 400
+    ├── ResourceInUseException        400
+    ├── LimitExceededException        400
+    ├── InvalidNextTokenException     400
+    └── UnknownOperationException     400 (bad X-Amz-Target) / 404 (bad path)
+
+botocore reads the code from `x-amzn-ErrorType` (then `__type`), so each raises the
+matching `client.exceptions.<Name>`. Client mistakes never get a 5xx: botocore would
+retry them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+logger = logging.getLogger(__name__)
+
+JSON_11 = "application/x-amz-json-1.1"
+
+
+class PersonalizeError(Exception):
+    code = "InvalidInputException"
+    status_code = 400
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class InvalidInput(PersonalizeError):
+    code = "InvalidInputException"
+
+
+class NotFound(PersonalizeError):
+    code = "ResourceNotFoundException"
+
+    @classmethod
+    def arn(cls, arn: str, *, status_code: int = 400) -> NotFound:
+        return cls(f"Resource Arn {arn} does not exist.", status_code=status_code)
+
+
+class AlreadyExists(PersonalizeError):
+    code = "ResourceAlreadyExistsException"
+
+
+class InUse(PersonalizeError):
+    code = "ResourceInUseException"
+
+
+class LimitExceeded(PersonalizeError):
+    code = "LimitExceededException"
+
+
+class InvalidNextToken(PersonalizeError):
+    code = "InvalidNextTokenException"
+
+
+class UnknownOperation(PersonalizeError):
+    code = "UnknownOperationException"
+
+
+def error_response(code: str, message: str, status_code: int, content_type: str) -> Response:
+    body = orjson.dumps({"__type": code, "message": message})
+    return Response(
+        body,
+        status_code=status_code,
+        media_type=content_type,
+        headers={"x-amzn-ErrorType": code},
+    )
+
+
+def render(exc: PersonalizeError, content_type: str = "application/json") -> Response:
+    return error_response(exc.code, exc.message, exc.status_code, content_type)
+
+
+async def _personalize_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PersonalizeError)
+    return render(exc)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        return error_response(
+            "UnknownOperationException", "Method not allowed.", 405, "application/json"
+        )
+    if exc.status_code == 404:
+        return error_response(
+            "UnknownOperationException", "Unknown operation.", 404, "application/json"
+        )
+    return error_response(
+        "InvalidInputException", str(exc.detail), exc.status_code, "application/json"
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response("ServiceUnavailableException", "Internal error.", 500, "application/json")
+
+
+def install_aws_error_handlers(app: FastAPI) -> None:
+    """Every error the engine answers keeps the AWS shape, even the unexpected ones."""
+    app.add_exception_handler(PersonalizeError, _personalize_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

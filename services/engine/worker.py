@@ -1,0 +1,103 @@
+"""Training runs in a separate process, so the API never blocks on it.
+
+One `ProcessPoolExecutor` with the spawn start method (no forked copy of the event
+loop, DB connections or locks). The parent builds `TrainingData` from the database and
+sends it (inter-process pickling of numpy arrays only; artifacts never use pickle);
+the child trains, saves the model into a staging directory and returns the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.engine.recipes.base import TrainingData
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    metrics: dict[str, float]
+    tuned_hyperparameters: dict[str, str]
+    training_seconds: float
+
+
+def _init_worker(threads: int) -> None:
+    # The cores are shared with the API process: one BLAS/OpenMP thread per training
+    # worker keeps serving latency steady (and avoids implicit's many-threads warning).
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)  # numpy's BLAS, already loaded
+    # Read by torch and OpenMP when a recipe first loads them (not imported here: slow).
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+
+
+def train_job(
+    data: TrainingData,
+    recipe_name: str,
+    hyperparameters: dict[str, str] | None,
+    perform_hpo: bool,
+    seed: int,
+    staging: str,
+) -> TrainingOutcome:
+    """Runs in the worker process: train, then save the model into `staging`."""
+    from services.engine.recipes.training import train_solution_version
+
+    result = train_solution_version(
+        data,
+        recipe_name=recipe_name,
+        hyperparameters=hyperparameters,
+        perform_hpo=perform_hpo,
+        seed=seed,
+    )
+    out = Path(staging)
+    out.mkdir(parents=True)
+    result.model.save(out)
+    return TrainingOutcome(
+        metrics=dict(result.metrics),
+        tuned_hyperparameters=dict(result.tuned_hyperparameters),
+        training_seconds=float(result.training_seconds),
+    )
+
+
+class TrainingWorker:
+    """The pool; recreated if a worker process dies."""
+
+    def __init__(self, workers: int, threads: int = 1) -> None:
+        self.workers = workers
+        self.threads = threads
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.threads,),
+            )
+        return self._pool
+
+    async def run(self, *args: Any) -> TrainingOutcome:
+        try:
+            future: Future[TrainingOutcome] = self._executor().submit(train_job, *args)
+        except BrokenProcessPool:
+            self._pool = None
+            future = self._executor().submit(train_job, *args)
+        try:
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            self._pool = None
+            raise RuntimeError("the training worker process died") from None
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,1 @@
+"""The videorecs web app: a static single-page app plus a same-origin API proxy."""

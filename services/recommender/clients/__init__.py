@@ -1,0 +1,1 @@
+"""One module per downstream: the catalog, the registry and Amazon Personalize."""

@@ -1,0 +1,66 @@
+"""Calls to the registry service: which models exist and which campaign each one uses.
+
+The model list is cached for MODELS_CACHE_SECONDS, so the hot path does not ask the
+registry (which describes every campaign to fill in `recipe`) on every request.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from services.common.errors import BadGateway, NotFound, UpstreamUnavailable
+from services.common.http import create_http_client
+from services.recommender.cache import TtlCache
+from services.recommender.models import RegisteredModel
+
+REGISTRY_TIMEOUT = httpx.Timeout(5.0, connect=1.0)
+REGISTRY_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+
+
+def create_registry_http(base_url: str) -> httpx.AsyncClient:
+    return create_http_client(base_url, timeout=REGISTRY_TIMEOUT, limits=REGISTRY_LIMITS)
+
+
+class RegistryClient:
+    def __init__(self, http: httpx.AsyncClient, *, ttl: float) -> None:
+        self.http = http
+        self._cache: TtlCache[str, list[RegisteredModel]] = TtlCache(ttl)
+
+    async def _fetch(self) -> list[RegisteredModel]:
+        try:
+            response = await self.http.get("/models")
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(f"registry unavailable (model list): {exc!r}") from exc
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(
+                f"registry unavailable (model list): HTTP {response.status_code}"
+            )
+        if response.status_code != 200:
+            raise BadGateway(f"registry answered HTTP {response.status_code} to the model list")
+        return [RegisteredModel.model_validate(row) for row in response.json()["data"]]
+
+    async def models(self) -> list[RegisteredModel]:
+        """Every registered model, ordered by type, sort order and name (as the registry orders)."""
+        return await self._cache.get("models", self._fetch)
+
+    async def model(self, model_id: int) -> RegisteredModel:
+        """One model by registry id; a miss re-reads the registry once before answering 404."""
+        for fresh in (False, True):
+            if fresh:
+                self._cache.clear()
+            for model in await self.models():
+                if model.id == model_id:
+                    return model
+        raise NotFound(f"model {model_id} is not registered")
+
+    async def first_of_type(self, model_type: str) -> RegisteredModel | None:
+        """The first model of a type by sort order (the registry's order), if any."""
+        of_type = [m for m in await self.models() if m.type == model_type]
+        return min(of_type, key=lambda m: (m.sort_order, m.name, m.id)) if of_type else None
+
+    async def ready(self) -> str | None:
+        try:
+            response = await self.http.get("/healthz", timeout=2.0)
+        except httpx.HTTPError as exc:
+            return f"registry unreachable: {exc!r}"
+        return None if response.status_code == 200 else f"registry: HTTP {response.status_code}"

@@ -1,0 +1,1 @@
+"""One router per resource: users (their rows of films) and models (the summary)."""

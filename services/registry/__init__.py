@@ -1,0 +1,1 @@
+"""The model registry: registered Personalize campaigns and their admin pages."""

@@ -1,0 +1,267 @@
+"""services.common.admin_auth: hashing, credentials, cookies, CSRF, lockout, the dependency."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common import admin_auth
+from services.common.admin_auth import (
+    AdminAuth,
+    AdminCredentials,
+    AdminSession,
+    LoginThrottle,
+    SessionCookies,
+    SignedInAdmin,
+    SignInRequired,
+    csrf_matches,
+    hash_password,
+    missing_settings,
+    new_session,
+)
+
+STRONG_KEY = "k" * 40
+# Tests that are not about the production parameters use a cheap argon2 hash: the
+# credentials verify with the parameters stored in the hash itself.
+CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+class AdminTestSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", case_sensitive=True, env_prefix="NOPE_"
+    )
+
+    ENVIRONMENT: str = "production"
+    ADMIN_USERNAME: str | None = None
+    ADMIN_PASSWORD: SecretStr | None = None
+    ADMIN_PASSWORD_HASH: SecretStr | None = None
+    SECRET_KEY: SecretStr | None = None
+
+
+def settings(**values: object) -> AdminTestSettings:
+    return AdminTestSettings(**values)  # type: ignore[arg-type]
+
+
+def test_exports() -> None:
+    for name in admin_auth.__all__:
+        assert hasattr(admin_auth, name), name
+
+
+def test_hash_is_salted_argon2id() -> None:
+    first, second = hash_password("s3cret-pass"), hash_password("s3cret-pass")
+    assert first.startswith("$argon2id$")
+    assert first != second  # a fresh salt each time
+    assert "s3cret-pass" not in first
+
+
+def test_credentials_verify() -> None:
+    creds = AdminCredentials.from_hash("root", CHEAP.hash("right-password"))
+    assert creds.verify("root", "right-password")
+    assert not creds.verify("root", "wrong-password")
+    assert not creds.verify("someone", "right-password")
+    assert "right-password" not in repr(creds)
+
+
+def test_credentials_from_password_uses_the_production_profile() -> None:
+    creds = AdminCredentials.from_password("root", "from-password")
+    assert creds.password_hash.startswith("$argon2id$v=19$m=65536,t=3")
+    assert creds.verify("root", "from-password")
+
+
+def test_credentials_reject_non_argon2_hash() -> None:
+    with pytest.raises(ValueError, match="not an argon2 hash"):
+        AdminCredentials.from_hash("root", "plain-text")
+
+
+def test_missing_settings_in_production_names_each() -> None:
+    assert missing_settings(settings()) == [
+        "ADMIN_USERNAME is not set",
+        "ADMIN_PASSWORD or ADMIN_PASSWORD_HASH is not set",
+        "SECRET_KEY is not set",
+    ]
+
+
+def test_missing_settings_rejects_placeholders_and_short_keys() -> None:
+    problems = missing_settings(
+        settings(ADMIN_USERNAME="root", ADMIN_PASSWORD="changeme", SECRET_KEY="short")
+    )
+    assert problems == [
+        "ADMIN_PASSWORD is a placeholder value; set a real password",
+        "SECRET_KEY must be at least 32 characters",
+    ]
+
+
+def test_missing_settings_none_in_development() -> None:
+    assert missing_settings(settings(ENVIRONMENT="development")) == []
+    assert (
+        missing_settings(
+            settings(ADMIN_USERNAME="root", ADMIN_PASSWORD="good-password", SECRET_KEY=STRONG_KEY)
+        )
+        == []
+    )
+
+
+def test_from_settings_production_without_settings_refuses() -> None:
+    auth = AdminAuth.from_settings(settings(), service="svc")
+    assert auth.credentials is None
+    assert "SECRET_KEY is not set" in auth.problems
+    assert auth.cookies.secure is True
+
+
+def test_from_settings_hashes_and_drops_the_plain_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_PASSWORD", "good-password")
+    s = settings(ADMIN_USERNAME="root", ADMIN_PASSWORD="good-password", SECRET_KEY=STRONG_KEY)
+    auth = AdminAuth.from_settings(s, service="svc")
+    assert auth.problems == []
+    assert auth.credentials is not None and auth.credentials.verify("root", "good-password")
+    assert s.ADMIN_PASSWORD is None
+    assert "ADMIN_PASSWORD" not in os.environ
+
+
+def test_from_settings_bad_hash_is_a_problem() -> None:
+    s = settings(ADMIN_USERNAME="root", ADMIN_PASSWORD_HASH="md5:abc", SECRET_KEY=STRONG_KEY)
+    auth = AdminAuth.from_settings(s, service="svc")
+    assert auth.problems == ["ADMIN_PASSWORD_HASH is not an argon2 hash"]
+
+
+def test_from_settings_development_logs_a_random_password_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="services.common.admin_auth"):
+        auth = AdminAuth.from_settings(settings(ENVIRONMENT="development"), service="svc")
+    lines = [r.getMessage() for r in caplog.records if "development sign-in" in r.getMessage()]
+    assert len(lines) == 1
+    password = lines[0].rsplit(" / ", 1)[1]
+    assert auth.credentials is not None and auth.credentials.verify("admin", password)
+    assert auth.cookies.secure is False
+
+
+def _cookie_app(cookies: SessionCookies) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/write")
+    async def write() -> PlainTextResponse:
+        response = PlainTextResponse("ok")
+        cookies.write(response, AdminSession(csrf_token="tok", user="root"))
+        return response
+
+    @app.get("/read")
+    async def read(request: Request) -> JSONResponse:
+        session = cookies.read(request)
+        return JSONResponse(
+            None if session is None else {"csrf": session.csrf_token, "user": session.user}
+        )
+
+    return app
+
+
+async def test_session_cookie_round_trip_and_flags() -> None:
+    cookies = SessionCookies(STRONG_KEY, cookie_name="s", salt="t", path="/admin", secure=True)
+    transport = httpx.ASGITransport(app=_cookie_app(cookies))
+    async with httpx.AsyncClient(transport=transport, base_url="https://test") as client:
+        response = await client.get("/write")
+        header = response.headers["set-cookie"].lower()
+        assert (
+            "httponly" in header
+            and "samesite=lax" in header
+            and "secure" in header
+            and "path=/admin" in header
+        )
+        value = response.cookies["s"]
+        read = await client.get("/read", headers={"cookie": f"s={value}"})
+        assert read.json() == {"csrf": "tok", "user": "root"}
+        tampered = value[:-2] + ("AA" if not value.endswith("AA") else "BB")
+        assert (await client.get("/read", headers={"cookie": f"s={tampered}"})).json() is None
+        other_key = SessionCookies("z" * 40, cookie_name="s", salt="t")
+        transport2 = httpx.ASGITransport(app=_cookie_app(other_key))
+        async with httpx.AsyncClient(transport=transport2, base_url="https://test") as client2:
+            assert (await client2.get("/read", headers={"cookie": f"s={value}"})).json() is None
+
+
+def test_csrf_matches() -> None:
+    session = new_session("root")
+    assert csrf_matches(session, session.csrf_token)
+    assert not csrf_matches(session, "forged")
+    assert not csrf_matches(session, "")
+    assert not csrf_matches(session, None)
+    assert not csrf_matches(None, session.csrf_token)
+    assert new_session().csrf_token != session.csrf_token
+
+
+def test_throttle_locks_out_then_releases() -> None:
+    now = [1000.0]
+    throttle = LoginThrottle(
+        max_failures=3, window_seconds=60, lockout_seconds=120, clock=lambda: now[0]
+    )
+    key = throttle.key(" Root ", "10.0.0.1")
+    assert key == ("root", "10.0.0.1")
+    assert not throttle.failed(key)
+    assert not throttle.failed(key)
+    assert throttle.failed(key)
+    assert throttle.locked_for(key) == pytest.approx(120)
+    assert throttle.locked_for(throttle.key("root", "10.0.0.2")) == 0  # another client
+    now[0] += 121
+    assert throttle.locked_for(key) == 0
+
+
+def test_throttle_window_forgets_old_failures_and_success_resets() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(
+        max_failures=2, window_seconds=10, lockout_seconds=60, clock=lambda: now[0]
+    )
+    key = throttle.key("root", "c")
+    throttle.failed(key)
+    now[0] += 11
+    assert not throttle.failed(key)  # the first failure left the window
+    throttle.succeeded(key)
+    assert not throttle.failed(key)
+
+
+async def test_signed_in_admin_dependency() -> None:
+    app = FastAPI()
+    app.state.admin_auth = AdminAuth.from_settings(
+        settings(
+            ADMIN_USERNAME="root", ADMIN_PASSWORD_HASH=CHEAP.hash("pw"), SECRET_KEY=STRONG_KEY
+        ),
+        service="svc",
+        secure=False,
+    )
+
+    async def to_sign_in(_: object, __: Exception) -> PlainTextResponse:
+        return PlainTextResponse("sign in", status_code=401)
+
+    app.add_exception_handler(SignInRequired, to_sign_in)  # type: ignore[arg-type]
+
+    @app.get("/private")
+    async def private(admin: SignedInAdmin) -> dict[str, str | None]:
+        return {"user": admin.user}
+
+    @app.get("/login")
+    async def login() -> PlainTextResponse:
+        response = PlainTextResponse("ok")
+        app.state.admin_auth.cookies.write(response, new_session("root"))
+        return response
+
+    @app.get("/anonymous")
+    async def anonymous() -> PlainTextResponse:
+        response = PlainTextResponse("ok")
+        app.state.admin_auth.cookies.write(response, new_session())
+        return response
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        assert (await client.get("/private")).status_code == 401
+        await client.get("/anonymous")
+        assert (await client.get("/private")).status_code == 401  # a session without a user
+        await client.get("/login")
+        response = await client.get("/private")
+        assert response.status_code == 200 and response.json() == {"user": "root"}

@@ -1,0 +1,96 @@
+"""/healthz, /readyz (200, then 503 once the database is gone) and /metrics."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+from fastapi import APIRouter, FastAPI
+
+from services.common import BaseServiceSettings, create_app
+from services.common.db import SessionDep, create_engine, create_sessionmaker, database_ready
+from tests.utils.databases import postgres_admin_url
+
+router = APIRouter()
+
+
+@router.get("/items/{item_id}")
+async def item(item_id: int, session: SessionDep) -> dict[str, int]:
+    return {"id": item_id}
+
+
+def make_app(database_url: str) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = create_engine(database_url)
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        yield
+        await app.state.engine.dispose()
+
+    return create_app(
+        service="health",
+        settings=BaseServiceSettings(ENVIRONMENT="test"),
+        routers=[router],
+        lifespan=lifespan,
+        readiness={"database": database_ready},
+    )
+
+
+async def test_ready_then_unavailable_when_database_is_gone(
+    database_url: str, tmp_path: Path
+) -> None:
+    if database_url.startswith("sqlite"):
+        # A database file in a folder that is then removed: SQLite can no longer open it.
+        folder = tmp_path / "db"
+        folder.mkdir()
+        database_url = f"sqlite+aiosqlite:///{folder / 'app.db'}"
+    app = make_app(database_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://h") as client:
+            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            ready = await client.get("/readyz")
+            assert (ready.status_code, ready.json()) == (
+                200,
+                {"status": "ok", "checks": {"database": "ok"}},
+            )
+
+            await app.state.engine.dispose()
+            if database_url.startswith("sqlite"):
+                shutil.rmtree(folder)
+            else:
+                admin = await asyncpg.connect(postgres_admin_url())
+                name = database_url.rsplit("/", 1)[1]
+                await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                await admin.close()
+
+            gone = await client.get("/readyz")
+            assert gone.status_code == 503
+            body = gone.json()
+            assert body["status"] == "unavailable"
+            assert body["checks"]["database"] != "ok" and body["checks"]["database"]
+            # Liveness does not depend on the database.
+            assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_metrics_count_requests(tmp_path: Path) -> None:
+    app = make_app(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://h") as client:
+            for item_id in (1, 2, 3):
+                assert (await client.get(f"/items/{item_id}")).status_code == 200
+            assert (await client.get("/items/x")).status_code == 422
+            await client.get("/healthz")
+            metrics = await client.get("/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    text = metrics.text
+    # Labelled by route template, not raw path, so ids do not explode the label set.
+    assert 'http_requests_total{method="GET",route="/items/{item_id}",status="200"} 3.0' in text
+    assert 'http_requests_total{method="GET",route="/items/{item_id}",status="422"} 1.0' in text
+    assert 'http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
+    assert 'http_request_duration_seconds_count{method="GET",route="/items/{item_id}"} 4.0' in text
