@@ -48,9 +48,16 @@ FIRST = ("aws-user-personalization", "Personal Recommendations")
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its live children so far (Linux /proc)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -186,10 +193,14 @@ def main() -> None:
         default=None,
         help="the recommender's MOVIES_CACHE_SECONDS (default: its own default; 0 = off)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes for the recommender"
+    )
     args = parser.parse_args()
     second_recipe, second_name = SECOND[args.second]
     quiet = {"ACCESS_LOG": "false", "LOG_LEVEL": "WARNING"}
-    recommender_env = dict(quiet)
+    # uvicorn reads its --workers default from WEB_CONCURRENCY.
+    recommender_env = {**quiet, "WEB_CONCURRENCY": str(args.workers)}
     if args.movies_cache_seconds is not None:
         recommender_env["MOVIES_CACHE_SECONDS"] = str(args.movies_cache_seconds)
     print(
@@ -219,7 +230,7 @@ def main() -> None:
         print(
             f"GET /users/{{id}}/recommendations?models={models}&num={NUM} "
             f"('{FIRST[1]}' vs '{second_name}', exclude_rated by the campaign filter, "
-            f"MOVIES_CACHE_SECONDS={cache}), "
+            f"MOVIES_CACHE_SECONDS={cache}, {args.workers} recommender worker(s)), "
             f"{args.rate:.0f} req/s for {args.duration:.0f} s, random user ids"
         )
         pids = {name: child.process.pid for name, child in stack.children.items()}

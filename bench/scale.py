@@ -10,7 +10,7 @@ wall time and peak RSS (getrusage ru_maxrss), so runs do not pollute each other'
 figures. Request latency is measured in the same subprocess on the final model: p50/p99
 over `--requests` calls with the histories of random training users (num=25), one thread.
 
-Synthetic 20M: 138,493 users, 26,744 items, about 20M interactions: item popularity is
+Synthetic 20M: 138,493 users, 26,744 items, 19.85M interactions: item popularity is
 Zipf-like (exponent 1.0 over a shuffled catalogue), history lengths log-normal with a
 minimum of 20 (ML-20M's rule) and a mean near 144; no repeated (user, item) pairs.
 aws-user-personalization switches to ALS above `max_dense_items` (12,000) columns;
@@ -39,6 +39,7 @@ RECIPES = [
     "aws-user-personalization",
     "aws-personalized-ranking",
 ]
+OVERSAMPLE = 2.5  # Zipf draws repeat popular items; enough draws to fill long histories
 LARGE_DEFAULT = ["aws-popularity-count", "aws-user-personalization"]
 
 
@@ -59,9 +60,9 @@ def synthetic_20m(
         stop = min(start + block, n_users)
         lens = lengths[start:stop]
         # Oversample, then keep the first `len` distinct items per user.
-        draws = np.searchsorted(cdf, rng.random(int(lens.sum() * 1.3) + 64))
+        draws = np.searchsorted(cdf, rng.random(int(lens.sum() * OVERSAMPLE) + 64))
         draws = np.minimum(draws, n_items - 1)
-        owner = np.repeat(np.arange(start, stop), (lens * 1.3).astype(np.int64) + 1)
+        owner = np.repeat(np.arange(start, stop), (lens * OVERSAMPLE).astype(np.int64) + 1)
         draws = draws[: len(owner)]
         owner = owner[: len(draws)]
         key = owner.astype(np.int64) * n_items + draws

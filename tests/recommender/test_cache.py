@@ -94,3 +94,17 @@ async def test_zero_ttl_never_stores() -> None:
 
     assert await cache.get("k", fetch) == 1
     assert await cache.get("k", fetch) == 2
+
+
+async def test_put_stores_a_value_fetched_elsewhere() -> None:
+    cache: TtlCache[int, str] = TtlCache(60)
+    cache.put(1, "one")
+    assert cache.peek(1) == "one"
+
+    async def never() -> str:
+        raise AssertionError("a fresh value must not be fetched again")
+
+    assert await cache.get(1, never) == "one"
+    off: TtlCache[int, str] = TtlCache(0)
+    off.put(1, "x")
+    assert off.peek(1) is None
