@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+import gc
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -16,6 +17,29 @@ from services.common.logging import configure_logging
 from services.common.middleware import Metrics, RequestContextMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+def _freezing(lifespan: Lifespan | None) -> Lifespan:
+    """Run `lifespan`, then move everything built at startup out of the GC's reach.
+
+    botocore's service models, SQLAlchemy's metadata and numpy models make a large, long
+    lived heap; without gc.freeze() every full collection walks it again, which shows up
+    as tens of milliseconds of tail latency under load.
+    """
+
+    @asynccontextmanager
+    async def wrapped(app: FastAPI) -> AsyncIterator[Any]:
+        if lifespan is None:
+            gc.collect()
+            gc.freeze()
+            yield None
+            return
+        async with lifespan(app) as state:
+            gc.collect()
+            gc.freeze()
+            yield state
+
+    return wrapped
 
 
 def create_app(
@@ -36,7 +60,7 @@ def create_app(
         title=title or f"videorecs {service}",
         description=description,
         version=version,
-        lifespan=lifespan,
+        lifespan=_freezing(lifespan),
     )
     app.state.settings = settings
     app.state.metrics = Metrics(CollectorRegistry())
