@@ -158,7 +158,12 @@ def full_ranking(
     for user, items in truth.items():
         allowed = np.ones(data.n_items, dtype=bool)
         allowed[histories[user]] = False  # training items removed
-        top, _ = model.recommend(history=histories[user], num=k, allowed=allowed)
+        top, _ = model.recommend(
+            history=histories[user],
+            num=k,
+            allowed=allowed,
+            user_features=data.user_features(user),  # as GetRecommendations passes them
+        )
         recs.append(top)
         rel.append(items)
     return ev.full_ranking_metrics(recs, rel, k)
