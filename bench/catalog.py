@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -123,6 +126,31 @@ async def constant_rate(
     }
 
 
+# hey hits one fixed URL, so it is a cross-check of the varied asyncio load above.
+HEY_PATHS = {
+    "GET /users/{id}/reviews": "/users/1/reviews?limit=25",
+    "GET /movies/popular?genre=": "/movies/popular?limit=25&genre=horror",
+}
+HEY_WORKERS = 4
+
+
+def hey_constant_rate(url: str, args: argparse.Namespace) -> dict[str, float]:
+    """Run hey at args.rate in total (its -q is per worker) and read its per-request CSV."""
+    per_worker = args.rate / HEY_WORKERS
+    cmd = ["hey", "-z", f"{args.duration:g}s", "-c", str(HEY_WORKERS), "-q", f"{per_worker:g}"]
+    out = subprocess.run([*cmd, "-o", "csv", url], capture_output=True, text=True, check=True)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    latencies = [float(row["response-time"]) * 1000 for row in rows]
+    errors = sum(1 for row in rows if row["status-code"] != "200")
+    return {
+        "requests": len(rows),
+        "rate": len(rows) / args.duration,
+        "errors": errors,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -219,6 +247,17 @@ async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -
                     f"p99 {r['p99']:.2f} ms, max {r['max']:.2f} ms  [{verdict}: p99 <= 20 ms] "
                     f"(server CPU {cpu_ms:.2f} ms/request, machine load {load:.1f})"
                 )
+            if shutil.which("hey"):
+                for name, path in HEY_PATHS.items():
+                    r = hey_constant_rate(f"http://127.0.0.1:{port}{path}", args)
+                    verdict = "ok" if r["p99"] <= 20 and not r["errors"] else "MISSED"
+                    print(
+                        f"[{backend}] hey {name:24s} {r['requests']:.0f} req at "
+                        f"{r['rate']:.1f}/s, errors {r['errors']:.0f}: p50 {r['p50']:.2f} ms, "
+                        f"p99 {r['p99']:.2f} ms  [{verdict}: p99 <= 20 ms] (one fixed URL)"
+                    )
+            else:
+                print(f"[{backend}] hey not installed (apt-get install hey): cross-check skipped")
         finally:
             process.terminate()
             process.wait(timeout=15)
