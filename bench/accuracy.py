@@ -13,7 +13,8 @@ aws-hrnn, the slow one, is scored on its first `--hrnn-folds` folds of each seed
 Table 2 — the full-ranking protocol of the microsoft/recommenders MovieLens benchmark
 (anchors.md 2.1): ml-100k, every rating, 75/25 split stratified per item, K = 10, training
 items removed. Hyperparameters are chosen per seed on a validation split of the training
-part (the same stratified 75/25 cut, applied again), never on the test split.
+part (the same stratified 75/25 cut, applied again), never on the test split. Rows with
+metadata pass each user's metadata at request time, as GetRecommendations does.
 """
 
 from __future__ import annotations
