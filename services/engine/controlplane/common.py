@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from services.engine.crud import list_page
 from services.engine.lifecycle import ACTIVE, FINAL
 from services.engine.models import ResourceBase
+from services.engine.wire import validate
 from services.engine.wire.errors import InUse
+
+if TYPE_CHECKING:
+    from services.engine.context import EngineContext
 
 
 def now() -> float:
@@ -30,3 +37,36 @@ def require_final(row: ResourceBase, kind: str) -> None:
 
 def drop_none(data: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in data.items() if v is not None}
+
+
+async def list_response(
+    ctx: EngineContext,
+    body: dict[str, Any],
+    *,
+    model: type[ResourceBase],
+    key: str,
+    summarize: Callable[[Any], dict[str, Any]],
+    parent: tuple[str, str] | None = None,
+    conditions: Sequence[Any] = (),
+) -> dict[str, Any]:
+    """A List* answer: one page of `model` rows under `key`, plus `nextToken`.
+
+    `parent` is (request field, column), e.g. ("datasetGroupArn", "dataset_group_arn"):
+    when the request names that ARN, only its children are listed.
+    """
+    where = {}
+    if parent is not None:
+        field, column = parent
+        parent_arn = validate.arn(body, field, required=False)
+        if parent_arn:
+            where[column] = parent_arn
+    async with ctx.sessionmaker() as session:
+        rows, token = await list_page(
+            session=session,
+            model=model,
+            max_results=validate.max_results(body),
+            next_token=validate.next_token(body),
+            conditions=conditions,
+            **where,
+        )
+    return drop_none({key: [summarize(r) for r in rows], "nextToken": token})

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete as sql_delete
 
 from services.engine import lifecycle
-from services.engine.controlplane.common import drop_none, now, require_final, stamps
-from services.engine.crud import count, exists, get_resource, list_page
+from services.engine.controlplane.common import drop_none, list_response, now, require_final, stamps
+from services.engine.crud import count, exists, get_resource
 from services.engine.models import (
     Dataset,
     DatasetGroup,
@@ -98,14 +98,13 @@ async def describe_dataset_group(ctx: EngineContext, body: dict[str, Any]) -> di
 
 
 async def list_dataset_groups(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    async with ctx.sessionmaker() as session:
-        rows, token = await list_page(
-            session=session,
-            model=DatasetGroup,
-            max_results=validate.max_results(body),
-            next_token=validate.next_token(body),
-        )
-    return drop_none({"datasetGroups": [summary(r) for r in rows], "nextToken": token})
+    return await list_response(
+        ctx,
+        body,
+        model=DatasetGroup,
+        key="datasetGroups",
+        summarize=summary,
+    )
 
 
 async def delete_dataset_group(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:

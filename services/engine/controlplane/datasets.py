@@ -13,12 +13,13 @@ from services.engine.arns import name_of
 from services.engine.avro import check_for_dataset, parse_schema
 from services.engine.controlplane.common import (
     drop_none,
+    list_response,
     now,
     require_active,
     require_final,
     stamps,
 )
-from services.engine.crud import exists, get_resource, list_page
+from services.engine.crud import exists, get_resource
 from services.engine.models import (
     Dataset,
     DatasetGroup,
@@ -144,17 +145,14 @@ async def describe_dataset(ctx: EngineContext, body: dict[str, Any]) -> dict[str
 
 
 async def list_datasets(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    group_arn = validate.arn(body, "datasetGroupArn", required=False)
-    where = {"dataset_group_arn": group_arn} if group_arn else {}
-    async with ctx.sessionmaker() as session:
-        rows, token = await list_page(
-            session=session,
-            model=Dataset,
-            max_results=validate.max_results(body),
-            next_token=validate.next_token(body),
-            **where,
-        )
-    return drop_none({"datasets": [summary(r) for r in rows], "nextToken": token})
+    return await list_response(
+        ctx,
+        body,
+        model=Dataset,
+        key="datasets",
+        summarize=summary,
+        parent=("datasetGroupArn", "dataset_group_arn"),
+    )
 
 
 async def delete_dataset(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from services.engine import lifecycle
 from services.engine.arns import new_tracking_id
 from services.engine.controlplane.common import (
     drop_none,
+    list_response,
     now,
     require_active,
     require_final,
     stamps,
 )
-from services.engine.crud import count, get_resource, list_page
+from services.engine.crud import count, get_resource
 from services.engine.models import DatasetGroup, EventTracker
 from services.engine.wire import validate
 from services.engine.wire.errors import AlreadyExists
@@ -79,17 +80,14 @@ async def describe_event_tracker(ctx: EngineContext, body: dict[str, Any]) -> di
 
 
 async def list_event_trackers(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    group_arn = validate.arn(body, "datasetGroupArn", required=False)
-    where = {"dataset_group_arn": group_arn} if group_arn else {}
-    async with ctx.sessionmaker() as session:
-        rows, token = await list_page(
-            session=session,
-            model=EventTracker,
-            max_results=validate.max_results(body),
-            next_token=validate.next_token(body),
-            **where,
-        )
-    return drop_none({"eventTrackers": [summary(r) for r in rows], "nextToken": token})
+    return await list_response(
+        ctx,
+        body,
+        model=EventTracker,
+        key="eventTrackers",
+        summarize=summary,
+        parent=("datasetGroupArn", "dataset_group_arn"),
+    )
 
 
 async def delete_event_tracker(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:

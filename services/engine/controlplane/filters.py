@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 from services.engine import lifecycle
 from services.engine.controlplane.common import (
     drop_none,
+    list_response,
     now,
     require_active,
     require_final,
     stamps,
 )
-from services.engine.crud import count, exists, get_resource, list_page
+from services.engine.crud import count, exists, get_resource
 from services.engine.models import DatasetGroup, Filter
 from services.engine.runtime.filter_parser import FilterSyntaxError, parse_filter
 from services.engine.wire import validate
@@ -94,17 +95,14 @@ async def describe_filter(ctx: EngineContext, body: dict[str, Any]) -> dict[str,
 
 
 async def list_filters(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    group_arn = validate.arn(body, "datasetGroupArn", required=False)
-    where = {"dataset_group_arn": group_arn} if group_arn else {}
-    async with ctx.sessionmaker() as session:
-        rows, token = await list_page(
-            session=session,
-            model=Filter,
-            max_results=validate.max_results(body),
-            next_token=validate.next_token(body),
-            **where,
-        )
-    return drop_none({"Filters": [summary(r) for r in rows], "nextToken": token})
+    return await list_response(
+        ctx,
+        body,
+        model=Filter,
+        key="Filters",
+        summarize=summary,
+        parent=("datasetGroupArn", "dataset_group_arn"),
+    )
 
 
 async def delete_filter(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:

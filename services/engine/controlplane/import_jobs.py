@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.engine import lifecycle
-from services.engine.controlplane.common import drop_none, now, require_active, stamps
-from services.engine.crud import exists, get_resource, list_page
+from services.engine.controlplane.common import (
+    drop_none,
+    list_response,
+    now,
+    require_active,
+    stamps,
+)
+from services.engine.crud import exists, get_resource
 from services.engine.importer import run_import
 from services.engine.models import Dataset, DatasetImportJob
 from services.engine.wire import validate
@@ -89,17 +95,14 @@ async def describe_dataset_import_job(ctx: EngineContext, body: dict[str, Any]) 
 
 
 async def list_dataset_import_jobs(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    dataset_arn = validate.arn(body, "datasetArn", required=False)
-    where = {"dataset_arn": dataset_arn} if dataset_arn else {}
-    async with ctx.sessionmaker() as session:
-        rows, token = await list_page(
-            session=session,
-            model=DatasetImportJob,
-            max_results=validate.max_results(body),
-            next_token=validate.next_token(body),
-            **where,
-        )
-    return drop_none({"datasetImportJobs": [summary(r) for r in rows], "nextToken": token})
+    return await list_response(
+        ctx,
+        body,
+        model=DatasetImportJob,
+        key="datasetImportJobs",
+        summarize=summary,
+        parent=("datasetArn", "dataset_arn"),
+    )
 
 
 OPERATIONS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.engine.avro import parse_schema
-from services.engine.controlplane.common import drop_none, now, stamps
-from services.engine.crud import count, exists, get_resource, list_page
+from services.engine.controlplane.common import drop_none, list_response, now, stamps
+from services.engine.crud import count, exists, get_resource
 from services.engine.models import Dataset, Schema
 from services.engine.wire import validate
 from services.engine.wire.errors import AlreadyExists, InUse, InvalidInput
@@ -55,14 +55,13 @@ async def describe_schema(ctx: EngineContext, body: dict[str, Any]) -> dict[str,
 
 
 async def list_schemas(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    async with ctx.sessionmaker() as session:
-        rows, token = await list_page(
-            session=session,
-            model=Schema,
-            max_results=validate.max_results(body),
-            next_token=validate.next_token(body),
-        )
-    return drop_none({"schemas": [summary(r) for r in rows], "nextToken": token})
+    return await list_response(
+        ctx,
+        body,
+        model=Schema,
+        key="schemas",
+        summarize=summary,
+    )
 
 
 async def delete_schema(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:

@@ -13,13 +13,14 @@ from services.engine import lifecycle
 from services.engine.arns import recipe_arn
 from services.engine.controlplane.common import (
     drop_none,
+    list_response,
     now,
     require_active,
     require_final,
     stamps,
 )
 from services.engine.controlplane.recipes import recipe_from_arn
-from services.engine.crud import exists, get_resource, list_page
+from services.engine.crud import exists, get_resource
 from services.engine.models import Campaign, DatasetGroup, Solution, SolutionVersion
 from services.engine.wire import validate
 from services.engine.wire.errors import AlreadyExists, InUse, InvalidInput
@@ -191,17 +192,14 @@ async def describe_solution(ctx: EngineContext, body: dict[str, Any]) -> dict[st
 
 
 async def list_solutions(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    group_arn = validate.arn(body, "datasetGroupArn", required=False)
-    where = {"dataset_group_arn": group_arn} if group_arn else {}
-    async with ctx.sessionmaker() as session:
-        rows, token = await list_page(
-            session=session,
-            model=Solution,
-            max_results=validate.max_results(body),
-            next_token=validate.next_token(body),
-            **where,
-        )
-    return drop_none({"solutions": [summary(r) for r in rows], "nextToken": token})
+    return await list_response(
+        ctx,
+        body,
+        model=Solution,
+        key="solutions",
+        summarize=summary,
+        parent=("datasetGroupArn", "dataset_group_arn"),
+    )
 
 
 async def delete_solution(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
