@@ -7,6 +7,13 @@ of B for the items in the history passed at request time (training events plus P
 so new events change the answer at once and users unseen at training time get personal
 recommendations. Nothing is stored per user.
 
+Two training-time refinements (bench/accuracy.py table 2, chosen on validation splits):
+the zero-diagonal constraint is relaxed to diag(B) ≤ `diagonal_bound` (RDLAE, Moon et al.
+2023; see `ease`), and each user's row of X is weighted (mean length / length)^β
+(`user_degree_exponent`) so that the heaviest users do not dominate XᵀX. Together they
+raise full-ranking P@10 from 0.4285 to 0.433 on ml-100k with metadata; the request path
+is unchanged (both only change B).
+
 Metadata (optional): item tokens (GENRES, YEAR decade) enter as extra "virtual user" rows
 (weight `item_metadata_weight`), so items sharing genres look alike; user tokens (AGE band,
 GENDER, OCCUPATION) enter as extra input columns (weight `user_metadata_weight`), so
@@ -207,6 +214,8 @@ COMMON_HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
     # Our own.
     Hyperparameter("lambda_", "400", "continuous", 1.0, 100000.0),
     Hyperparameter("dropout", "0.3", "continuous", 0.0, 0.9),
+    Hyperparameter("diagonal_bound", "0.5", "continuous", 0.0, 1.0),
+    Hyperparameter("user_degree_exponent", "0.25", "continuous", 0.0, 1.0),
     Hyperparameter("recency_half_life", "10", "continuous", 1.0, 100000.0),
     Hyperparameter("item_metadata_weight", "2", "continuous", 0.0, 100.0),
     Hyperparameter("user_metadata_weight", "0.5", "continuous", 0.0, 100.0),
@@ -276,8 +285,14 @@ def fit_item_scorer(
                     ]
                 ),
             ]
-        ).tocsr()
-        weights = ease(augmented, hp["lambda_"], hp["dropout"])[:, :n_items]
+        )
+        rows = history_length_weights(x, hp["user_degree_exponent"], augmented.shape[0])
+        weights = ease(
+            (sp.diags(rows) @ augmented).tocsr(),
+            hp["lambda_"],
+            hp["dropout"],
+            hp["diagonal_bound"],
+        )[:, :n_items]
         return model_class(
             data.item_ids,
             counts=counts,
@@ -308,21 +323,50 @@ def fit_item_scorer(
     )
 
 
-def ease(matrix: sp.csr_matrix, lam: float, dropout: float = 0.0) -> np.ndarray:
-    """EASE's closed form: B = −P / diag(P), P = (XᵀX + Λ)⁻¹, diag(B) = 0 (float32 out).
+def history_length_weights(x: sp.csr_matrix, exponent: float, n_rows: int) -> np.ndarray:
+    """Row weights (mean length / length)^β for the users' rows, 1 for the metadata rows after.
+
+    A user with a long history adds a term per pair of their items to XᵀX, so the Gram
+    matrix (and the model) follows the heaviest users; β > 0 evens that out. Dividing by
+    the mean length keeps the Gram's overall scale, so λ means the same for every β.
+    """
+    weights = np.ones(n_rows, dtype=np.float32)
+    lengths = np.diff(x.indptr).astype(np.float64)
+    if exponent > 0 and lengths.any():
+        active = lengths > 0
+        scale = (lengths[active].mean() / np.where(active, lengths, 1.0)) ** exponent
+        weights[: x.shape[0]] = np.where(active, scale, 1.0)
+    return weights
+
+
+def ease(
+    matrix: sp.csr_matrix, lam: float, dropout: float = 0.0, diagonal_bound: float = 0.0
+) -> np.ndarray:
+    """EASE's closed form: B = I − P·diag(μ), P = (XᵀX + Λ)⁻¹, diag(B) set to 0 (float32 out).
 
     Λ = λI plus, with `dropout` p > 0, p / (1 − p) · diag(XᵀX): the emphasized denoising
     variant (EDLAE, Steck 2020), which regularises frequent items more.
+
+    μ relaxes the zero-diagonal constraint to diag(B) ≤ ξ = `diagonal_bound` (RDLAE, Moon
+    et al. 2023): μⱼ = Λⱼⱼ, the unconstrained denoising solution (G + Λ)⁻¹G, where that
+    keeps Bⱼⱼ = 1 − ΛⱼⱼPⱼⱼ ≤ ξ, else (1 − ξ)/Pⱼⱼ. ξ = 0 is EASE/EDLAE's B = −P / diag(P)
+    (ΛⱼⱼPⱼⱼ < 1 always). The diagonal only scores an item from itself; it is zeroed after,
+    as seen items are excluded or demoted at request time anyway, but the bound shapes the
+    off-diagonal weights: ξ = 0 forces every item to be rebuilt from the others only,
+    which overweights them for items the data predicts poorly.
     """
     gram = (matrix.T @ matrix).toarray().astype(np.float64)
     extra = dropout / (1.0 - dropout) * np.diag(gram) if dropout > 0 else 0.0
-    gram[np.diag_indices_from(gram)] += lam + extra
+    penalty = lam + extra * np.ones(gram.shape[0])
+    gram[np.diag_indices_from(gram)] += penalty
     # Cholesky inverse: the Gram matrix plus λI is symmetric positive definite.
     from scipy.linalg import cho_factor, cho_solve
 
     factor = cho_factor(gram, overwrite_a=True, check_finite=False)
     p = cho_solve(factor, np.eye(gram.shape[0]), check_finite=False)
-    b = -p / np.diag(p)[None, :]
+    diag = np.diag(p)
+    mu = np.where(1.0 - penalty * diag <= diagonal_bound, penalty, (1.0 - diagonal_bound) / diag)
+    b = -p * mu[None, :]
     np.fill_diagonal(b, 0.0)
     return b.astype(np.float32)
 
