@@ -9,6 +9,11 @@ httptools, ACCESS_LOG=false), and the same with a trivial FastAPI endpoint in th
 run: the ceiling of the framework on this machine. Prints req/s, p50/p99 and the ratio.
 Targets: >= 1500 req/s with p99 <= 10 ms, and >= 0.7 of the ceiling. The load generator
 shares the CPU with the server, so compare figures from the same machine only.
+
+The engine keeps each history's finished scores between requests (SCORE_CACHE_MB), and
+the 943 users fit, so after the warm-up a user-personalization request reuses them; the
+row "score cache off" is a second engine on the same campaigns with SCORE_CACHE_MB=0,
+where every request computes its scores (a user's first request after a new event).
 """
 
 from __future__ import annotations
@@ -244,12 +249,21 @@ def main() -> None:
                 tmp / "interactions.csv",
                 ["aws-user-personalization", "aws-popularity-count"],
             )
+            cold, cold_url = start(
+                "services.engine.main:app", {**env, "SCORE_CACHE_MB": "0"}, tmp / "cold.log"
+            )
+            processes.append(cold)
             results = {}
             for name, url, campaign in [
                 ("ceiling (trivial FastAPI)", ceiling_url, "none"),
                 (
                     "engine aws-user-personalization",
                     engine_url,
+                    campaigns["aws-user-personalization"],
+                ),
+                (
+                    "  score cache off (informative)",
+                    cold_url,
                     campaigns["aws-user-personalization"],
                 ),
                 ("engine aws-popularity-count", engine_url, campaigns["aws-popularity-count"]),

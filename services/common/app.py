@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CollectorRegistry
 
 from services.common.config import BaseServiceSettings
@@ -17,6 +18,7 @@ from services.common.logging import configure_logging
 from services.common.middleware import Metrics, RequestContextMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+OTEL_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def _freezing(lifespan: Lifespan | None) -> Lifespan:
@@ -53,10 +55,12 @@ def create_app(
     description: str = "",
     version: str = "0.1.0",
     install_errors: bool = True,
+    id_headers: Sequence[str] = (),
 ) -> FastAPI:
     """Wire logging, request ids, metrics, error handlers, health and the routers."""
     configure_logging(service, settings.LOG_LEVEL)
     app = FastAPI(
+        telemetry=None if settings.OTEL_TELEMETRY else OTEL_OFF,
         title=title or f"videorecs {service}",
         description=description,
         version=version,
@@ -69,6 +73,7 @@ def create_app(
         metrics=app.state.metrics,
         access_log=settings.ACCESS_LOG,
         render_unexpected=render_unexpected if install_errors else None,
+        id_headers=id_headers,
     )
     if install_errors:
         install_error_handlers(app)

@@ -35,6 +35,10 @@ class BaseServiceSettings(BaseSettings):
     LOG_LEVEL: str = "INFO"
     # Access logs cost a few percent of throughput; on by default, off in benchmarks.
     ACCESS_LOG: bool = True
+    # FastAPI's native OpenTelemetry spans, metrics and logs, for an OpenTelemetry SDK the
+    # deployment configures. Off by default: the services export Prometheus metrics and
+    # JSON logs, and with no provider set up the hooks only cost lookups on every request.
+    OTEL_TELEMETRY: bool = False
 
     @property
     def is_development(self) -> bool:

@@ -1,16 +1,20 @@
 """Request id, access log and Prometheus metrics in one pure ASGI middleware.
 
 Written as plain ASGI rather than BaseHTTPMiddleware because the latter costs a task
-and a queue per request, which shows in the engine's serving benchmark.
+and a queue per request, which shows in the engine's serving benchmark; for the same
+reason the metric children are looked up once per label set, and generated request ids
+are a per-process random prefix and a counter rather than a uuid4 (a getrandom call)
+each: they need to be unique, not unpredictable.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -23,6 +27,13 @@ from services.common.logging import request_id_var
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_logger = logging.getLogger("videorecs.access")
+_ID_PREFIX = secrets.token_hex(10)  # 20 hex characters, fixed for the process
+_ID_COUNTER = itertools.count(secrets.randbelow(2**40))
+
+
+def new_request_id() -> str:
+    """32 lowercase hex characters, unique within the process and across processes."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) % 2**48:012x}"
 
 
 class Metrics:
@@ -43,6 +54,19 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its latency (label children are looked up once)."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 def _route_of(scope: Scope) -> str:
@@ -63,11 +87,14 @@ class RequestContextMiddleware:
         metrics: Metrics,
         access_log: bool = True,
         render_unexpected: UnexpectedErrorRenderer | None = None,
+        id_headers: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
         self.render_unexpected = render_unexpected
+        # More response headers that carry the request id (the engine's x-amzn-RequestId).
+        self.id_headers = [REQUEST_ID_HEADER.encode(), *(h.lower().encode() for h in id_headers)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +105,7 @@ class RequestContextMiddleware:
             if key == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _VALID_ID.match(incoming) else new_request_id()
         token = request_id_var.set(request_id)
         status = 500
         response_started = False
@@ -89,8 +116,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
+                value = request_id.encode()
                 headers: list[Any] = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend((name, value) for name in self.id_headers)
                 message["headers"] = headers
             await send(message)
 
@@ -108,8 +136,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_of(scope)
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
+            self.metrics.observe(method, route, status, elapsed)
             if self.access_log and route not in ("/healthz", "/metrics"):
                 access_logger.info(
                     "%s %s %d",

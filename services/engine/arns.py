@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from services.common.middleware import new_request_id
+
 
 class Arns:
     """Builds ARNs for one region and account."""
@@ -54,5 +56,8 @@ def new_tracking_id() -> str:
 
 
 def new_recommendation_id() -> str:
-    # "RID-" + a 36-char UUID = 40 chars, the most PutEvents accepts back.
-    return "RID-" + str(uuid.uuid4())
+    # "RID-" + a 36-char UUID-shaped id = 40 chars, the most PutEvents accepts back. Made
+    # from the request-id generator (a random prefix and a counter), not uuid4: this runs
+    # on every GetRecommendations and needs uniqueness, not unpredictability.
+    h = new_request_id()
+    return f"RID-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

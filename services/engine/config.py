@@ -29,6 +29,9 @@ class Settings(DatabaseSettings):
     MIN_INTERACTIONS_PER_IMPORT: int = 1000
     # Interaction filters look at this many recent interactions per user and event type.
     FILTER_INTERACTION_WINDOW: int = 100
+    # Per campaign, finished scores of recent (history, user features) inputs, so a user who
+    # asks again before a new event skips the model's arithmetic; 0 turns it off.
+    SCORE_CACHE_MB: float = 64
     # Local cache for models downloaded from s3:// artifacts (default: a temp dir).
     ARTIFACTS_CACHE_DIR: str | None = None
     # Apply Alembic migrations at startup (the embedded mode relies on it).

@@ -35,7 +35,10 @@ class EngineContext:
         self.artifacts = artifacts
         self.metrics = metrics
         self.arns = Arns(settings.AWS_REGION, settings.ACCOUNT_ID)
-        self.serving = Serving(sessionmaker, artifacts)
+        self.serving = Serving(
+            sessionmaker, artifacts, score_cache_bytes=int(settings.SCORE_CACHE_MB * 2**20)
+        )
+        metrics.watch_score_caches(self.serving.score_cache_stats)
         self.worker = TrainingWorker(settings.TRAINING_WORKERS, settings.TRAINING_THREADS)
         self.tasks: dict[str, asyncio.Task[Any]] = {}
 

@@ -14,7 +14,6 @@ from services.engine.health import campaigns_loaded, database_ready
 from services.engine.runtime import routes as runtime_routes
 from services.engine.startup import lifespan_for
 from services.engine.wire.errors import install_aws_error_handlers
-from services.engine.wire.request_id import AmznRequestIdMiddleware
 from services.engine.wire.routing import control_plane_route
 
 settings = get_settings()
@@ -27,6 +26,7 @@ app = create_app(
     description="Amazon Personalize-compatible engine "
     "(personalize, personalize-runtime, personalize-events).",
     install_errors=False,  # the engine answers in the AWS error shape
+    id_headers=["x-amzn-RequestId"],  # botocore's ResponseMetadata.RequestId
 )
 install_aws_error_handlers(app)
 # The runtime routes first: the hot path should match on the first try.
@@ -34,4 +34,3 @@ app.router.routes[0:0] = runtime_routes.routes
 app.router.routes.append(control_plane_route(OPERATIONS))
 app.router.routes.extend(events.routes)
 mount_console(app, settings)  # the admin console at /console (CONSOLE_ENABLED)
-app.add_middleware(AmznRequestIdMiddleware)

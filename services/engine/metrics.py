@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+# (campaign ARN, (hits, misses, bytes)) of every deployed model's score cache.
+ScoreCacheStats = Callable[[], Iterable[tuple[str, tuple[int, int, int]]]]
+
+
+class ScoreCacheCollector(Collector):
+    """The runtime's score caches, read at scrape time: the hot path only bumps two ints."""
+
+    def __init__(self, stats: ScoreCacheStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[Any]:
+        hits = CounterMetricFamily(
+            "engine_score_cache_hits",
+            "Recommendations answered from kept scores (SCORE_CACHE_MB)",
+            labels=["campaign"],
+        )
+        misses = CounterMetricFamily(
+            "engine_score_cache_misses",
+            "Recommendations whose scores were computed",
+            labels=["campaign"],
+        )
+        held = GaugeMetricFamily(
+            "engine_score_cache_bytes", "Memory held by kept scores", labels=["campaign"]
+        )
+        for campaign, (n_hits, n_misses, n_bytes) in self.stats():
+            hits.add_metric([campaign], n_hits)
+            misses.add_metric([campaign], n_misses)
+            held.add_metric([campaign], n_bytes)
+        yield from (hits, misses, held)
 
 
 class EngineMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         self.trainings = Counter(
             "engine_trainings_total",
             "Solution version trainings by recipe and outcome",
@@ -45,6 +79,9 @@ class EngineMetrics:
             ["dataset_type"],
             registry=registry,
         )
+
+    def watch_score_caches(self, stats: ScoreCacheStats) -> None:
+        self.registry.register(ScoreCacheCollector(stats))
 
     def observe_inference(self, operation: str, recipe_type: str, seconds: float) -> None:
         """Hot path: label children are looked up once and kept."""

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from services.common import BaseServiceSettings, create_app
 from services.common.http import create_http_client
 from services.common.logging import request_id_var
+from services.common.middleware import new_request_id
 
 router = APIRouter()
 logger = logging.getLogger("tests.handler")
@@ -97,3 +98,24 @@ async def test_http_client_forwards_the_request_id(echo_server: str) -> None:
             assert sent.json()["x-request-id"] == "explicit"
         finally:
             request_id_var.reset(token)
+
+
+async def test_id_headers_repeat_the_request_id() -> None:
+    app = create_app(
+        service="ctx",
+        settings=BaseServiceSettings(ENVIRONMENT="test"),
+        routers=[router],
+        id_headers=["x-amzn-RequestId"],
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ctx") as client:
+        given = await client.get("/work", headers={"X-Request-ID": "req-7"})
+        generated = await client.get("/work")
+    assert given.headers["x-amzn-requestid"] == given.headers["x-request-id"] == "req-7"
+    assert generated.headers["x-amzn-requestid"] == generated.headers["x-request-id"]
+
+
+def test_generated_ids_are_unique_hex() -> None:
+    ids = [new_request_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)

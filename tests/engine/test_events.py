@@ -87,6 +87,31 @@ def test_events_change_user_personalization(
     assert after != before
 
 
+def test_a_known_users_next_event_shows_at_once(
+    clients: Clients, small_group: dict[str, str], tracking_id: str
+) -> None:
+    # The engine keeps a user's scores between requests (SCORE_CACHE_MB); a new event must
+    # still change the very next answer.
+    rt = clients.runtime
+    campaign = small_group["aws-user-personalization"]
+
+    def recommended() -> list[str]:
+        answer = rt.get_recommendations(campaignArn=campaign, userId="u33", numResults=10)
+        return [i["itemId"] for i in answer["itemList"]]
+
+    first = recommended()
+    assert recommended() == first  # asked again, unchanged history: the same list
+    clients.events.put_events(
+        trackingId=tracking_id,
+        userId="u33",
+        sessionId="session-u33",
+        eventList=[_event(first[0], eventId="u33-next")],
+    )
+    after = recommended()
+    assert first[0] not in after  # just watched, so no longer recommended
+    assert after != first
+
+
 def test_events_feed_the_watched_filter(
     clients: Clients, small_group: dict[str, str], tracking_id: str
 ) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 
+import httpx
 import pytest
 
 from tests.engine.helpers import Clients, genre_of, synthetic_interactions, unique, wait_for
+from tests.utils.servers import RunningServer
 
 POPULARITY = "aws-popularity-count"
 SIMS = "aws-sims"
@@ -50,6 +53,29 @@ def test_user_personalization_scores_are_a_softmax(
     assert sum(scores) <= 1.0 + 1e-6
     known = {i for _, i, _ in synthetic_interactions()}
     assert {item["itemId"] for item in items} <= known
+
+
+def score_cache(engine: RunningServer, campaign: str) -> tuple[float, float]:
+    text = httpx.get(engine.url + "/metrics").text
+
+    def value(name: str) -> float:
+        found = re.search(rf'^{name}{{campaign="{re.escape(campaign)}"}} (\S+)$', text, re.M)
+        return float(found.group(1)) if found else 0.0
+
+    return value("engine_score_cache_hits_total"), value("engine_score_cache_misses_total")
+
+
+def test_repeated_requests_reuse_kept_scores(
+    engine: RunningServer, clients: Clients, small_group: dict[str, str]
+) -> None:
+    campaign = small_group[USER]
+    ask = {"campaignArn": campaign, "userId": "u41", "numResults": 7}
+    hits, misses = score_cache(engine, campaign)
+    first = clients.runtime.get_recommendations(**ask)["itemList"]
+    second = clients.runtime.get_recommendations(**ask)["itemList"]
+    assert second == first
+    after_hits, after_misses = score_cache(engine, campaign)
+    assert (after_hits - hits, after_misses - misses) == (1, 1)
 
 
 def test_num_results(clients: Clients, small_group: dict[str, str]) -> None:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import FastAPI, Request
-from starlette.requests import Request as StarletteRequest
 
 from services.engine.controlplane import OPERATIONS
 from services.engine.runtime import routes as runtime
@@ -106,27 +105,12 @@ async def delete(request: Request, arn: str) -> None:
 
 
 async def run_runtime(request: Request, operation: str, body: dict[str, Any]) -> dict[str, Any]:
-    """GetRecommendations / GetPersonalizedRanking through the runtime endpoint itself."""
+    """GetRecommendations / GetPersonalizedRanking through the runtime's own handlers."""
     handler = {
         "GetRecommendations": runtime.get_recommendations,
         "GetPersonalizedRanking": runtime.get_personalized_ranking,
     }[operation]
-    payload = orjson.dumps(body)
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/",
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json")],
-        "app": engine_app(request),
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": payload, "more_body": False}
-
-    response = await handler(StarletteRequest(scope, receive))
-    answer: dict[str, Any] = orjson.loads(bytes(response.body))
-    return answer
+    return await handler(engine_app(request).state.engine, orjson.dumps(body))
 
 
 def message_of(exc: PersonalizeError) -> str:

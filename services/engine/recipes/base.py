@@ -200,6 +200,17 @@ class TrainedModel(ABC):
         """Order `candidates` (item indices) for the user; returns (ordered, scores)."""
         raise ValueError(f"{self.recipe} does not rank")
 
+    def enable_memo(self, max_bytes: int) -> None:
+        """Serving lets the model keep per-request work for later requests, in `max_bytes`.
+
+        Models with nothing worth keeping ignore it (the default).
+        """
+        return None
+
+    def memo_stats(self) -> tuple[int, int, int]:
+        """(hits, misses, bytes held) of what `enable_memo` keeps; zeros without one."""
+        return (0, 0, 0)
+
     @abstractmethod
     def save_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The model's state as numpy arrays and a JSON-able dict."""

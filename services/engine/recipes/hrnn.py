@@ -29,10 +29,10 @@ from services.engine.recipes.base import (
     TrainedModel,
     TrainingData,
 )
+from services.engine.recipes.item_scoring import SEEN_SCORE
 from services.engine.recipes.scoring import distinct_user_counts, repeat_rate, softmax, top_k
 from services.engine.recipes.user_personalization import (
     REPEAT_THRESHOLD,
-    SEEN_SCORE,
     filter_users_by_history,
 )
 

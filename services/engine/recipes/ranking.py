@@ -18,9 +18,9 @@ from services.engine.recipes.base import (
     TrainedModel,
     TrainingData,
 )
+from services.engine.recipes.item_scoring import ItemScoringModel
 from services.engine.recipes.user_personalization import (
     COMMON_HYPERPARAMETERS,
-    ItemScoringModel,
     fit_item_scorer,
 )
 

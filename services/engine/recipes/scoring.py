@@ -6,6 +6,9 @@ where a library call would add overhead rather than save code.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Hashable
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -14,24 +17,67 @@ from services.engine.recipes.base import TrainingData
 NEG_INF = np.float32(-np.inf)
 
 
+class Memo:
+    """A least-recently-used map bounded by the bytes of its values.
+
+    Written by hand because functools.lru_cache bounds the number of entries, not their
+    size, and memoises a function rather than letting the caller choose the key.
+    Not thread-safe: the runtime calls it from the event loop only.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable) -> object | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: Hashable, value: object, size: int) -> None:
+        if size > self.max_bytes:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+        while self.bytes + size > self.max_bytes:
+            self.bytes -= self._entries.popitem(last=False)[1][1]
+        self._entries[key] = (value, size)
+        self.bytes += size
+
+
 def top_k(scores: np.ndarray, num: int, allowed: np.ndarray | None = None) -> np.ndarray:
     """Indices of the `num` highest scores (best first), skipping disallowed items.
 
-    Ties break by the lower index, so answers are deterministic. argpartition keeps
-    it O(n) instead of a full sort of the catalogue.
+    Equal scores come in index order, so answers are deterministic. argpartition keeps
+    it O(n) instead of a full sort of the catalogue (and partitions `scores` itself, not
+    a negated copy: this runs on every request).
     """
     if allowed is not None:
         scores = np.where(allowed, scores, NEG_INF)
         num = min(num, int(np.count_nonzero(allowed)))
-    num = min(num, len(scores))
+    n = len(scores)
+    num = min(num, n)
     if num <= 0:
         return np.empty(0, dtype=np.int64)
-    if num < len(scores):
-        part = np.argpartition(-scores, num - 1)[:num]
+    if num < n:
+        part = np.argpartition(scores, n - num)[n - num :]
+        # argpartition picks arbitrarily among items tied with the num-th score: take every
+        # item at or above it (in index order), so the cut below keeps the lowest indices.
+        part = np.flatnonzero(scores >= scores[part].min())
     else:
-        part = np.arange(len(scores))
-    # Sort the selected block by (-score, index): lexsort keeps ties deterministic.
-    return part[np.lexsort((part, -scores[part]))]
+        part = np.arange(n)
+    return part[np.argsort(-scores[part], kind="stable")][:num]
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:

@@ -50,152 +50,15 @@ from services.engine.recipes.base import (
     TrainedModel,
     TrainingData,
 )
-from services.engine.recipes.features import one_hot, user_tokens
+from services.engine.recipes.features import one_hot
+from services.engine.recipes.item_scoring import ItemScoringModel
 from services.engine.recipes.scoring import (
     distinct_user_counts,
-    recency_weights,
     repeat_rate,
-    softmax,
-    top_k,
     user_item_matrix,
 )
 
-SEEN_SCORE = np.float32(-1e30)  # below every real score, above disallowed (-inf)
-MAX_HISTORY = 1000  # older events weigh < 2**-1000/half_life; bounds request cost
 REPEAT_THRESHOLD = 0.01
-
-
-class ItemScoringModel(TrainedModel):
-    """Scores items from a history; shared by user-personalization and personalized-ranking."""
-
-    recipe: ClassVar[str] = "aws-user-personalization"
-    recipe_type: ClassVar[RecipeType] = "USER_PERSONALIZATION"
-
-    def __init__(
-        self,
-        item_ids: np.ndarray,
-        *,
-        counts: np.ndarray,
-        weights: np.ndarray | None = None,
-        item_factors: np.ndarray | None = None,
-        fold_in: np.ndarray | None = None,
-        user_vocab: list[str] | None = None,
-        item_tokens: np.ndarray | None = None,
-        half_life: float = 0.0,
-        exclude_seen: bool = True,
-        score_scale: float = 1.0,
-        popularity_penalty: float = 0.0,
-    ) -> None:
-        super().__init__(item_ids)
-        self.counts = counts.astype(np.float32)
-        self.weights = weights  # (n_items + n_user_tokens, n_items) or None
-        self.item_factors = item_factors  # (n_items, f) or None
-        self.fold_in = fold_in  # (n_items + n_user_tokens, f) or None
-        self.user_vocab = list(user_vocab or [])
-        self.user_vocab_index = {tok: i for i, tok in enumerate(self.user_vocab)}
-        # (n_items, n_item_tokens) scaled one-hot; its profile rows sit after the user tokens.
-        self.item_tokens = item_tokens
-        self.half_life = float(half_life)
-        self.exclude_seen = bool(exclude_seen)
-        self.score_scale = float(score_scale)
-        self.popularity_penalty = float(popularity_penalty)
-        self.prior = np.log1p(self.counts).astype(np.float32)  # empty-history scores
-        # Standardised log-popularity: the penalty is in units of the scores' spread.
-        spread = float(self.prior.std()) or 1.0
-        self.popularity_z = ((self.prior - self.prior.mean()) / spread).astype(np.float32)
-
-    def scores(
-        self, history: np.ndarray, user_features: dict[str, str] | None = None
-    ) -> np.ndarray:
-        """Raw item scores for this history (seen items demoted when repeats are rare)."""
-        history = np.asarray(history, dtype=np.int64)
-        history = history[(history >= 0) & (history < self.n_items)][-MAX_HISTORY:]
-        tokens = user_tokens(user_features, self.user_vocab_index) + self.n_items
-        if len(history) == 0 and len(tokens) == 0:
-            return self.prior.copy()
-        w = recency_weights(len(history), self.half_life)
-        rows = np.concatenate([history, tokens])
-        w = np.concatenate([w, np.ones(len(tokens), dtype=np.float32)])
-        if self.weights is not None:
-            scores = w @ self.weights[rows]
-            if self.item_tokens is not None and len(history):
-                profile = w[: len(history)] @ self.item_tokens[history]
-                start = self.n_items + len(self.user_vocab)
-                scores = scores + profile @ self.weights[start : start + len(profile)]
-        else:
-            assert self.item_factors is not None and self.fold_in is not None
-            scores = self.item_factors @ (w @ self.fold_in[rows])
-        scores = scores.astype(np.float32)
-        if self.popularity_penalty > 0:
-            scores = scores / np.float32(scores.std() + 1e-12)
-            scores -= np.float32(self.popularity_penalty) * self.popularity_z
-        if self.exclude_seen and len(history):
-            scores[history] = SEEN_SCORE
-        return scores
-
-    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
-        finite = scores > SEEN_SCORE
-        std = float(scores[finite].std()) if finite.any() else 1.0
-        z = np.where(finite, scores / (std + 1e-12) * self.score_scale, -np.inf)
-        return softmax(z.astype(np.float32))
-
-    def recommend(
-        self,
-        *,
-        history: np.ndarray,
-        num: int,
-        allowed: np.ndarray | None = None,
-        user_features: dict[str, str] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        scores = self.scores(history, user_features)
-        top = top_k(scores, num, allowed)
-        return top, self._probabilities(scores)[top]
-
-    def rank(
-        self,
-        *,
-        history: np.ndarray,
-        candidates: np.ndarray,
-        user_features: dict[str, str] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        candidates = np.asarray(candidates, dtype=np.int64)
-        scores = self.scores(history, user_features)[candidates]
-        order = np.lexsort((np.arange(len(candidates)), -scores))
-        return candidates[order], self._probabilities(scores[order])
-
-    def save_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays = {"counts": self.counts}
-        if self.weights is not None:
-            arrays["weights"] = self.weights
-        if self.item_tokens is not None:
-            arrays["item_tokens"] = self.item_tokens
-        if self.item_factors is not None and self.fold_in is not None:
-            arrays["item_factors"] = self.item_factors
-            arrays["fold_in"] = self.fold_in
-        meta = {
-            "user_vocab": self.user_vocab,
-            "half_life": self.half_life,
-            "exclude_seen": self.exclude_seen,
-            "score_scale": self.score_scale,
-            "popularity_penalty": self.popularity_penalty,
-        }
-        return arrays, meta
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> ItemScoringModel:
-        return cls(
-            arrays["item_ids"],
-            counts=arrays["counts"],
-            weights=arrays.get("weights"),
-            item_factors=arrays.get("item_factors"),
-            fold_in=arrays.get("fold_in"),
-            user_vocab=meta["user_vocab"],
-            item_tokens=arrays.get("item_tokens"),
-            half_life=meta["half_life"],
-            exclude_seen=meta["exclude_seen"],
-            score_scale=meta["score_scale"],
-            popularity_penalty=meta["popularity_penalty"],
-        )
 
 
 class UserPersonalizationModel(ItemScoringModel):

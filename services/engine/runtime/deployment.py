@@ -23,6 +23,9 @@ class Deployment:
     _values: dict[str, list[frozenset[str]]] = field(default_factory=dict)
     _numbers: dict[str, np.ndarray] = field(default_factory=dict)
     masks: dict[tuple[object, ...], np.ndarray] = field(default_factory=dict)
+    # user -> (the stored item array it was mapped from, the mapped history); histories are
+    # copy-on-append, so the identity of the stored array says whether it is current.
+    _mapped: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def recipe_type(self) -> str:
@@ -46,8 +49,13 @@ class Deployment:
         stored = self.group.histories.get(user_id)
         if stored is None:
             return EMPTY
+        cached = self._mapped.get(user_id)
+        if cached is not None and cached[0] is stored.items:
+            return cached[1]
         mapped = self.code_map()[stored.items]
-        return mapped[mapped >= 0]
+        history = mapped[mapped >= 0].astype(np.int64)
+        self._mapped[user_id] = (stored.items, history)
+        return history
 
     def item_values(self, name: str) -> list[frozenset[str]]:
         """A categorical item field per model item; "A|B" holds two values."""

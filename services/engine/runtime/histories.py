@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.engine.models import Interaction, ItemRecord, UserRecord
 
-EMPTY = np.empty(0, dtype=np.int32)
+EMPTY = np.empty(0, dtype=np.int64)
 
 
 class UserHistory:

@@ -36,10 +36,15 @@ class DeployedFilter:
 
 class Serving:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], artifacts: ArtifactStore
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        artifacts: ArtifactStore,
+        *,
+        score_cache_bytes: int = 0,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.artifacts = artifacts
+        self.score_cache_bytes = score_cache_bytes
         self.deployments: dict[str, Deployment] = {}
         self.groups: dict[str, GroupData] = {}
         self.filters: dict[str, DeployedFilter] = {}
@@ -85,8 +90,13 @@ class Serving:
             assert solution is not None
         directory = await self.artifacts.fetch(version.artifact_key)
         model = await asyncio.to_thread(load_model, directory)
+        model.enable_memo(self.score_cache_bytes)
         group = await self.group(solution.dataset_group_arn)
         return Deployment(campaign_arn, version_arn, model, group)
+
+    def score_cache_stats(self) -> list[tuple[str, tuple[int, int, int]]]:
+        """Per campaign: (hits, misses, bytes) of its model's score cache."""
+        return [(arn, dep.model.memo_stats()) for arn, dep in list(self.deployments.items())]
 
     async def deploy(self, campaign_arn: str, version_arn: str) -> Deployment:
         dep = await self.load_deployment(campaign_arn, version_arn)
