@@ -33,6 +33,9 @@ Repeat consumption: if fewer than 1 % of training events repeat an item the user
 (MovieLens: none), items already in the history are moved to the end of the ranking.
 
 Scores: softmax over the whole catalogue of the standardised item scores.
+
+This module trains; the request path (scores from a history, the per-history score memo
+the runtime enables) is `item_scoring.ItemScoringModel`.
 """
 
 from __future__ import annotations
