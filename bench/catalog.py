@@ -31,6 +31,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench.loadgen import collector_paused
 from services.catalog.genres import GENRES
 from services.catalog.loader import load_movielens
 
@@ -205,7 +206,13 @@ async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -
         url = f"sqlite+aiosqlite:///{workdir / 'catalog.db'}"
     else:
         pg_db = f"bench_catalog_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(args.postgres_url)
+        try:
+            admin = await asyncpg.connect(args.postgres_url)
+        except OSError as exc:
+            raise SystemExit(
+                f"PostgreSQL is not reachable at {args.postgres_url} ({exc}): start one with "
+                "`scripts/pg start`, set BENCH_POSTGRES_URL, or pass --backend sqlite"
+            ) from None
         await admin.execute(f'CREATE DATABASE "{pg_db}"')
         await admin.close()
         url = args.postgres_url.rsplit("/", 1)[0] + f"/{pg_db}"
@@ -237,7 +244,8 @@ async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -
                 # Warm the connections and caches at the same rate, then measure.
                 await constant_rate(port, paths, rate=args.rate, duration=2)
                 cpu_before = cpu_seconds(process.pid)
-                r = await constant_rate(port, paths, rate=args.rate, duration=args.duration)
+                with collector_paused():
+                    r = await constant_rate(port, paths, rate=args.rate, duration=args.duration)
                 cpu_ms = (cpu_seconds(process.pid) - cpu_before) * 1000 / r["requests"]
                 verdict = "ok" if r["p99"] <= 20 and not r["errors"] else "MISSED"
                 load = os.getloadavg()[0]

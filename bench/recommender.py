@@ -30,6 +30,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.loadgen import collector_paused
 from tests.utils.stack import start_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,7 +142,8 @@ async def drive(base_url: str, models: str, args: argparse.Namespace) -> Run:
             f"/users/{rng.randint(1, USERS)}/recommendations?models={models}" for _ in range(400)
         ]
         await constant_rate(session, warm, rate=args.rate, duration=WARM_SECONDS)
-        return await constant_rate(session, paths, rate=args.rate, duration=args.duration)
+        with collector_paused():
+            return await constant_rate(session, paths, rate=args.rate, duration=args.duration)
 
 
 def report(run: Run, args: argparse.Namespace) -> None:
