@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -27,7 +29,18 @@ class TrainingOutcome:
     training_seconds: float
 
 
+def _exit_with_parent(parent: int) -> None:
+    # After a kill -9 of the engine nobody shuts the pool down, and an idle worker would
+    # wait on its call queue forever (holding its memory): it leaves once it is orphaned.
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def _init_worker(threads: int) -> None:
+    threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="exit-with-parent", daemon=True
+    ).start()
     # The cores are shared with the API process: one BLAS/OpenMP thread per training
     # worker keeps serving latency steady (and avoids implicit's many-threads warning).
     from threadpoolctl import threadpool_limits

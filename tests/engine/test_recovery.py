@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,31 @@ from tests.engine.helpers import (
     wait_for,
 )
 from tests.utils.servers import free_port, run_server
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if fields[1] == str(pid):
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    living = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":  # a zombie has exited; only its parent's wait() is missing
+            living.add(pid)
+    return living
 
 
 def _answers(clients: Any, campaigns: dict[str, str]) -> dict[str, Any]:
@@ -67,7 +93,14 @@ def test_campaigns_survive_restart(
         assert p.describe_solution_version(solutionVersionArn=version)["solutionVersion"][
             "status"
         ].startswith("CREATE")
+        helpers = children(server.process.pid)  # the training worker (and its tracker)
+        assert helpers
         server.stop(kill)
+    # Even after kill -9, the engine's helper processes do not outlive it.
+    deadline = time.monotonic() + 10
+    while alive(helpers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(helpers)
     with run_server(ENGINE_APP, env=env, log_dir=tmp_path, port=port) as server:
         clients = boto_clients(server.url)
         assert _answers(clients, campaigns) == before
