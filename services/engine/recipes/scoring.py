@@ -59,9 +59,8 @@ class Memo:
 def top_k(scores: np.ndarray, num: int, allowed: np.ndarray | None = None) -> np.ndarray:
     """Indices of the `num` highest scores (best first), skipping disallowed items.
 
-    Equal scores come in index order, so answers are deterministic. argpartition keeps
-    it O(n) instead of a full sort of the catalogue (and partitions `scores` itself, not
-    a negated copy: this runs on every request).
+    Equal scores come in index order, so answers are deterministic. Partitioning keeps it
+    O(n) instead of a full sort of the catalogue: this runs on every request.
     """
     if allowed is not None:
         scores = np.where(allowed, scores, NEG_INF)
@@ -71,10 +70,11 @@ def top_k(scores: np.ndarray, num: int, allowed: np.ndarray | None = None) -> np
     if num <= 0:
         return np.empty(0, dtype=np.int64)
     if num < n:
-        part = np.argpartition(scores, n - num)[n - num :]
-        # argpartition picks arbitrarily among items tied with the num-th score: take every
-        # item at or above it (in index order), so the cut below keeps the lowest indices.
-        part = np.flatnonzero(scores >= scores[part].min())
+        # The num-th highest score by partitioning the values (about twice as fast as
+        # argpartition), then every item at or above it in index order: with ties at the
+        # threshold, the stable sort and the cut below keep the lowest indices.
+        threshold = np.partition(scores, n - num)[n - num]
+        part = np.flatnonzero(scores >= threshold)
     else:
         part = np.arange(n)
     return part[np.argsort(-scores[part], kind="stable")][:num]
