@@ -172,14 +172,16 @@ class ItemScoringModel(TrainedModel):
 
     def scored(self, history: np.ndarray, user_features: dict[str, str] | None = None) -> Scored:
         """`scores` with their softmax parts, from the memo when the inputs were seen."""
-        history = self._clean(history)
+        history = np.asarray(history, dtype=np.int64)
         tokens = user_tokens(user_features, self.user_vocab_index)
         if self._memo is None:
-            return Scored(self._scores(history, tokens), self.score_scale)
+            return Scored(self._scores(self._clean(history), tokens), self.score_scale)
+        # Keyed by the history as given: cleaning it is a function of it, so only a miss
+        # pays for that.
         key = (history.tobytes(), tokens.tobytes())
         entry = self._memo.get(key)
         if entry is None:
-            entry = Scored(self._scores(history, tokens), self.score_scale)
+            entry = Scored(self._scores(self._clean(history), tokens), self.score_scale)
             self._memo.put(key, entry, entry.scores.nbytes + len(key[0]) + len(key[1]))
         return entry  # type: ignore[no-any-return]
 

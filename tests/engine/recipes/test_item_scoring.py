@@ -94,7 +94,10 @@ def test_memoised_answers_equal_computed_ones(
     rng = np.random.default_rng(0)
     n = meta_model.n_items
     masks = [None, rng.random(n) < 0.5, rng.random(n) < 0.08, np.zeros(n, dtype=bool)]
-    for history, features in queries(small_data_with_metadata):
+    histories = small_data_with_metadata.histories()
+    # Indices the model does not know are dropped, with the memo as without.
+    odd = (np.array([-1, *histories[2][:5], n + 3]), None)
+    for history, features in [*queries(small_data_with_metadata), odd]:
         for num in (1, 5, 25, 60):
             for allowed in masks:
                 expected = meta_model.recommend(
@@ -106,9 +109,8 @@ def test_memoised_answers_equal_computed_ones(
                     )
                     assert got[0].tolist() == expected[0].tolist()
                     np.testing.assert_allclose(got[1], expected[1], rtol=1e-6, atol=1e-12)
-    assert memoised._memo is not None and len(memoised._memo) == len(
-        queries(small_data_with_metadata)
-    )
+    assert memoised._memo is not None
+    assert len(memoised._memo) == len(queries(small_data_with_metadata)) + 1
 
 
 def test_a_new_event_is_a_new_memo_entry(small_data: TrainingData) -> None:
