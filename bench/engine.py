@@ -7,8 +7,11 @@ file artifacts) through boto3, then drives `POST /recommendations` with wrk (a L
 varying userId over the 943 users) against the engine under uvicorn (one worker, uvloop,
 httptools, ACCESS_LOG=false), and the same with a trivial FastAPI endpoint in the same
 run: the ceiling of the framework on this machine. Prints req/s, p50/p99 and the ratio.
-Targets: >= 1500 req/s with p99 <= 10 ms, and >= 0.7 of the ceiling. The load generator
-shares the CPU with the server, so compare figures from the same machine only.
+Every engine request is signed (SigV4) and verified; an engine with
+ENGINE_ALLOW_ANONYMOUS=true serves the same campaigns unsigned beside it.
+Targets: >= 1500 req/s with p99 <= 10 ms, >= 0.7 of the ceiling, signed >= 0.9 of
+unsigned. The load generator shares the CPU with the server, so compare figures from
+the same machine only.
 
 The engine keeps each history's finished scores between requests (SCORE_CACHE_MB), and
 the 943 users fit, so after the warm-up a user-personalization request reuses them; the
@@ -22,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -31,11 +35,15 @@ from pathlib import Path
 import boto3
 import httpx
 import orjson
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 ROOT = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
 TIME_SHIFT = 660833618
 SCHEMA = json.dumps(
     {
@@ -72,13 +80,28 @@ async def fixed_recommendations(request: Request) -> Response:
     return Response(_FIXED, media_type="application/json")
 
 
+# Each request is one of the 943 users' bodies, signed beforehand (SigV4 with the bench's
+# key pair; valid 15 minutes): the engine verifies every one in full, as it would a
+# client's. The unsigned runs send the same bodies without the Authorization header.
 LUA = """
+local bodies = {%(bodies)s}
+local auths = {%(auths)s}
+local stamp = "%(stamp)s"
+local requests = {}
+init = function(args)
+  for i = 1, #bodies do
+    local headers = {["Content-Type"] = "application/json"}
+    if auths[i] ~= "" then
+      headers["Authorization"] = auths[i]
+      headers["X-Amz-Date"] = stamp
+    end
+    requests[i] = wrk.format("POST", "/recommendations", headers, bodies[i])
+  end
+end
 local counter = 0
 request = function()
   counter = counter + 1
-  local user = (counter %% 943) + 1
-  local body = '{"campaignArn":"%(campaign)s","userId":"' .. user .. '","numResults":25}'
-  return wrk.format("POST", "/recommendations", {["Content-Type"] = "application/json"}, body)
+  return requests[(counter %% #requests) + 1]
 end
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
@@ -147,12 +170,14 @@ def wait(describe, key: str, **kwargs: str) -> dict:  # type: ignore[no-untyped-
         time.sleep(0.1)
 
 
-def train_campaigns(url: str, data: Path, recipes: list[str]) -> dict[str, str]:
+def train_campaigns(
+    url: str, data: Path, recipes: list[str], keys: dict[str, str]
+) -> dict[str, str]:
     kw = {
         "endpoint_url": url,
-        "region_name": "us-east-1",
-        "aws_access_key_id": "bench",
-        "aws_secret_access_key": "bench",
+        "region_name": REGION,
+        "aws_access_key_id": keys["ENGINE_ACCESS_KEY_ID"],
+        "aws_secret_access_key": keys["ENGINE_SECRET_ACCESS_KEY"],
         "config": Config(retries={"max_attempts": 1}),
     }
     p = boto3.client("personalize", **kw)
@@ -186,10 +211,41 @@ def train_campaigns(url: str, data: Path, recipes: list[str]) -> dict[str, str]:
     return campaigns
 
 
+def lua_script(url: str, campaign: str, keys: dict[str, str] | None) -> str:
+    """The wrk script: one body per user, each signed with `keys` (None: unsigned)."""
+    bodies, auths = [], []
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for user in range(1, 944):
+        body = f'{{"campaignArn":"{campaign}","userId":"{user}","numResults":25}}'
+        bodies.append(body)
+        if keys is None:
+            auths.append("")
+            continue
+        request = AWSRequest(method="POST", url=url + "/recommendations", data=body.encode(),
+                             headers={"Content-Type": "application/json", "X-Amz-Date": stamp})
+        request.context["timestamp"] = stamp
+        signer = SigV4Auth(Credentials(keys["ENGINE_ACCESS_KEY_ID"],
+                                       keys["ENGINE_SECRET_ACCESS_KEY"]), "personalize", REGION)
+        canonical = signer.canonical_request(request)
+        signature = signer.signature(signer.string_to_sign(request, canonical), request)
+        signed = signer.signed_headers(signer.headers_to_sign(request))
+        auths.append(
+            f"AWS4-HMAC-SHA256 Credential={keys['ENGINE_ACCESS_KEY_ID']}/{stamp[:8]}/{REGION}/"
+            f"personalize/aws4_request, SignedHeaders={signed}, Signature={signature}"
+        )
+    as_lua = ",".join
+    return LUA % {
+        "bodies": as_lua(json.dumps(b) for b in bodies),
+        "auths": as_lua(json.dumps(a) for a in auths),
+        "stamp": stamp,
+    }
+
+
 def run_wrk(
-    url: str, campaign: str, *, duration: int, connections: int, script: Path
+    url: str, campaign: str, *, duration: int, connections: int, script: Path,
+    keys: dict[str, str] | None,
 ) -> dict[str, float]:
-    script.write_text(LUA % {"campaign": campaign})
+    script.write_text(lua_script(url, campaign, keys))
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url]
     output = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     match = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", output)
@@ -235,10 +291,17 @@ def main() -> None:
             "ACCESS_LOG": "false",
             "LOG_LEVEL": "WARNING",
             "STATUS_STEP_SECONDS": "0.05",
+            "IMPORT_ROOTS": str(tmp),  # interactions.csv is written there
+        }
+        keys = {
+            "ENGINE_ACCESS_KEY_ID": "VRAKBENCH" + secrets.token_hex(6).upper(),
+            "ENGINE_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
         }
         processes: list[subprocess.Popen[bytes]] = []
         try:
-            engine, engine_url = start("services.engine.main:app", env, tmp / "engine.log")
+            engine, engine_url = start(
+                "services.engine.main:app", {**env, **keys}, tmp / "engine.log"
+            )
             processes.append(engine)
             ceiling, ceiling_url = start(
                 "bench.engine:ceiling_app", {"LOG_LEVEL": "WARNING"}, tmp / "ceiling.log"
@@ -248,35 +311,42 @@ def main() -> None:
                 engine_url,
                 tmp / "interactions.csv",
                 ["aws-user-personalization", "aws-popularity-count"],
+                keys,
             )
             cold, cold_url = start(
-                "services.engine.main:app", {**env, "SCORE_CACHE_MB": "0"}, tmp / "cold.log"
+                "services.engine.main:app",
+                {**env, **keys, "SCORE_CACHE_MB": "0"},
+                tmp / "cold.log",
             )
             processes.append(cold)
+            # The same campaigns served by an engine that checks no signature: what the
+            # verification costs is the difference between the two rows.
+            anonymous, anonymous_url = start(
+                "services.engine.main:app",
+                {**env, "ENGINE_ALLOW_ANONYMOUS": "true"},
+                tmp / "anonymous.log",
+            )
+            processes.append(anonymous)
+            personal = campaigns["aws-user-personalization"]
+            popular = campaigns["aws-popularity-count"]
             results = {}
-            for name, url, campaign in [
-                ("ceiling (trivial FastAPI)", ceiling_url, "none"),
-                (
-                    "engine aws-user-personalization",
-                    engine_url,
-                    campaigns["aws-user-personalization"],
-                ),
-                (
-                    "  score cache off (informative)",
-                    cold_url,
-                    campaigns["aws-user-personalization"],
-                ),
-                ("engine aws-popularity-count", engine_url, campaigns["aws-popularity-count"]),
+            for name, url, campaign, signing in [
+                ("ceiling (trivial FastAPI)", ceiling_url, "none", None),
+                ("engine aws-user-personalization", engine_url, personal, keys),
+                ("  unsigned (anonymous engine)", anonymous_url, personal, None),
+                ("  score cache off (informative)", cold_url, personal, keys),
+                ("engine aws-popularity-count", engine_url, popular, keys),
+                ("  unsigned (anonymous engine) ", anonymous_url, popular, None),
             ]:
-                run_wrk(
-                    url, campaign, duration=2, connections=args.connections, script=tmp / "warm.lua"
-                )
+                run_wrk(url, campaign, duration=2, connections=args.connections,
+                        script=tmp / "warm.lua", keys=signing)
                 results[name] = run_wrk(
                     url,
                     campaign,
                     duration=args.duration,
                     connections=args.connections,
                     script=tmp / "load.lua",
+                    keys=signing,
                 )
         finally:
             for process in processes:
@@ -295,16 +365,22 @@ def main() -> None:
             f"{name:34} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d} "
             f"{r['rps'] / ceiling_rps:11.2f}"
         )
-    for name, r in results.items():
+    names = list(results)
+    for index, name in enumerate(names):
         if name.startswith("engine"):
+            r = results[name]
+            unsigned = results[names[index + 1]]
+            signed_ratio = r["rps"] / unsigned["rps"]
             ok = (
                 r["rps"] >= 1500
                 and r["p99_ms"] <= 10
                 and r["rps"] / ceiling_rps >= 0.7
+                and signed_ratio >= 0.9
                 and r["errors"] == 0
             )
             print(
-                f"{name}: targets (>= 1500 req/s, p99 <= 10 ms, >= 0.7 of ceiling, no errors): "
+                f"{name} (signed): {signed_ratio:.2f} of unsigned; targets (>= 1500 req/s, "
+                f"p99 <= 10 ms, >= 0.7 of ceiling, signed >= 0.9 of unsigned, no errors): "
                 f"{'MET' if ok else 'NOT MET'}"
             )
 

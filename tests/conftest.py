@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from tests.utils.databases import BACKENDS, new_database_url
 
@@ -15,6 +17,9 @@ if TYPE_CHECKING:
     from tests.utils.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
+# Hypothesis keeps its caches (and any example database) in .hypothesis/ under the working
+# directory: keep them out of the repository.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "videorecs-hypothesis")
 
 
 @pytest.fixture(params=BACKENDS)

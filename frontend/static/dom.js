@@ -12,6 +12,9 @@ export function h(tag, attrs = {}, ...children) {
       el.addEventListener(key.slice(2), value);
     } else if (key === 'dataset') {
       Object.assign(el.dataset, value);
+    } else if (key === 'style') {
+      // Through CSSOM: a style *attribute* would need 'unsafe-inline' in the page's CSP.
+      el.style.cssText = String(value);
     } else if (key === 'value' && 'value' in el) {
       el.value = value;
     } else {

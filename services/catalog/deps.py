@@ -9,10 +9,10 @@ from fastapi import Depends, Path, Query
 from services.catalog.genres import ALL_GENRES, GENRE_BY_SLUG
 from services.common.db import SessionDep
 from services.common.errors import BadRequest
+from services.common.ids import MAX_ID, parse_id, quoted
 
-# Ids are 32-bit in the database; a larger number can only be a bad parameter (422),
-# never a driver overflow (500).
-MAX_ID = 2**31 - 1
+# Ids are 32-bit in the database (MAX_ID); a larger number can only be a bad parameter
+# (422), never a driver overflow (500).
 MAX_BATCH = 500
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="MovieLens user id")]
@@ -42,13 +42,15 @@ async def _movie_ids(
         raise BadRequest("ids: give at least one movie id")
     if len(parts) > MAX_BATCH:
         raise BadRequest(f"ids: at most {MAX_BATCH} ids per request, got {len(parts)}")
-    movie_ids: list[int] = []
+    movie_ids: dict[int, None] = {}  # keeps the order asked, drops repeats
     for part in parts:
-        if not part.isdigit() or not 1 <= int(part) <= MAX_ID:
-            raise BadRequest(f"ids: {part!r} is not a movie id (a positive integer)")
-        if int(part) not in movie_ids:
-            movie_ids.append(int(part))
-    return movie_ids
+        movie_id = parse_id(part)
+        if movie_id is None:
+            if part.isascii() and part.isdigit():
+                raise BadRequest(f"ids: {quoted(part)} is out of range (1..{MAX_ID})")
+            raise BadRequest(f"ids: {quoted(part)} is not a movie id (a positive integer)")
+        movie_ids[movie_id] = None
+    return list(movie_ids)
 
 
 GenreDep = Annotated[str | None, Depends(_genre)]

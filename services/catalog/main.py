@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from services.catalog.config import Settings, get_settings
 from services.catalog.routes import genres, movies, stats, users
 from services.common.app import create_app
-from services.common.db import create_engine, create_sessionmaker, database_ready
+from services.common.db import create_engine, create_sessionmaker, tables_ready
 
 
 def create_catalog_app(settings: Settings) -> FastAPI:
@@ -39,7 +39,9 @@ def create_catalog_app(settings: Settings) -> FastAPI:
         settings=settings,
         routers=[users.router, movies.router, genres.router, stats.router],
         lifespan=lifespan,
-        readiness={"database": database_ready},
+        # Ready once the migrations have made the tables: before that every route would
+        # fail (and answers 503, see services/common/db.py).
+        readiness={"database": tables_ready("users", "movies", "reviews", "movie_popularity")},
         description="MovieLens users, movies and reviews (docs/contracts.md, Catalog).",
     )
 

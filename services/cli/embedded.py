@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from services.cli.prepare import DataError
 from services.cli.progress import LogProgress, PipelineProgress, RichProgress
 from services.cli.registry import RegistryError
 from services.cli.secrets import SECRETS_FILE, load_or_create
+from services.cli.state_dir import PRIVATE_UMASK, make_private
 from services.cli.supervisor import Child, ChildFailed, port_in_use, spawn, stop_all, wait_ready
 from services.cli.topology import Topology, app_path
 
@@ -89,6 +91,7 @@ class EmbeddedApp:
         self.children: list[Child] = []
         state = config.state_dir.resolve()
         self.state = state
+        make_private(state)  # a folder from an older, looser run is tightened too
         self.secrets, self.secrets_created = load_or_create(state / SECRETS_FILE)
         ports = config.ports()
         self.topology = Topology(
@@ -99,6 +102,7 @@ class EmbeddedApp:
             },
             artifacts_url=(state / "artifacts").as_uri(),
             secrets=self.secrets,
+            import_roots=(str(state),),  # the pipeline writes its training CSV here
         )
 
     def _spawn(self, name: str) -> Child:
@@ -142,6 +146,8 @@ class EmbeddedApp:
                     recipes=self.config.recipes,
                     registry_url=self.topology.urls["registry"],
                     api_token=self.secrets.api_token,
+                    engine_access_key_id=self.secrets.engine_access_key_id,
+                    engine_secret_access_key=self.secrets.engine_secret_access_key,
                     poll_interval=0.25,
                 ),
                 progress=progress,
@@ -237,5 +243,8 @@ async def _start(app: EmbeddedApp, reporter: RichProgress | LogProgress) -> Pipe
 
 
 def run_up(config: UpConfig) -> int:
+    # Owner-only files for this process and every child (services, training workers): the
+    # databases, logs, artifacts and CSV under the state folder (services/cli/state_dir.py).
+    os.umask(PRIVATE_UMASK)
     console = Console(stderr=True)
     return asyncio.run(_main(config, console))

@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--endpoint-url", default=_env("PERSONALIZE_ENDPOINT_URL"),
                       help="the local engine's URL (default: PERSONALIZE_ENDPOINT_URL; unset: AWS)")
     pipe.add_argument("--region", default=_env("AWS_REGION") or "us-east-1")
+    _add_state_dir(pipe)
     pipe.add_argument("--data-location", default=_env("DATA_LOCATION"),
                       help="s3://bucket/key to upload the CSV to and import from "
                       "(default: DATA_LOCATION; unset: file:// of the local CSV)")
@@ -90,8 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="list campaigns and registered models")
     status.add_argument("--endpoint-url", default=_env("PERSONALIZE_ENDPOINT_URL"))
     status.add_argument("--region", default=_env("AWS_REGION") or "us-east-1")
+    _add_state_dir(status)
     status.add_argument("--registry-url", default=_env("REGISTRY_URL"))
     return parser
+
+
+def _add_state_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+        help="where `videorecs up` keeps secrets.env: the engine's key pair is read from "
+        "there unless ENGINE_ACCESS_KEY_ID and ENGINE_SECRET_ACCESS_KEY are set",
+    )
+
+
+def _engine_credentials(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    from services.cli.secrets import SECRETS_FILE, engine_credentials
+
+    return engine_credentials(args.state_dir / SECRETS_FILE)
 
 
 def _data_dir(explicit: Path | None) -> Path:
@@ -143,9 +159,11 @@ def cmd_pipeline(args: argparse.Namespace, console: Console) -> int:
     from services.cli.progress import LogProgress, RichProgress
 
     poll = args.poll_interval or (0.5 if args.endpoint_url else 30.0)
+    key_id, secret = _engine_credentials(args) if args.endpoint_url else (None, None)
     config = PipelineConfig(
         movielens_dir=_data_dir(args.data), work_dir=args.work_dir,
         personalize_endpoint_url=args.endpoint_url, region=args.region,
+        engine_access_key_id=key_id, engine_secret_access_key=secret,
         data_location=args.data_location, s3_endpoint_url=args.s3_endpoint_url,
         role_arn=args.role_arn, recipes=tuple(args.recipes),
         registry_url=args.registry_url, api_token=args.api_token, poll_interval=poll,
@@ -165,8 +183,10 @@ def cmd_pipeline(args: argparse.Namespace, console: Console) -> int:
 def cmd_status(args: argparse.Namespace, console: Console) -> int:
     from services.cli.status import print_status
 
+    credentials = _engine_credentials(args) if args.endpoint_url else (None, None)
     return asyncio.run(print_status(console, endpoint_url=args.endpoint_url, region=args.region,
-                                    registry_url=args.registry_url))
+                                    registry_url=args.registry_url,
+                                    engine_credentials=credentials))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

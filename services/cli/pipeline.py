@@ -80,6 +80,9 @@ class PipelineConfig:
     work_dir: Path
     personalize_endpoint_url: str | None = None
     region: str = "us-east-1"
+    # The engine's key pair (with personalize_endpoint_url; AWS takes the credential chain).
+    engine_access_key_id: str | None = None
+    engine_secret_access_key: str | None = field(default=None, repr=False)
     # None: import from file://<work_dir>/<CSV_NAME> (the local engine reads it).
     # s3://bucket/key: upload the CSV there first, then import from it (AWS or moto/MinIO).
     data_location: str | None = None
@@ -219,6 +222,8 @@ async def run_pipeline(
 
     aws = AwsSettings(
         endpoint_url=config.personalize_endpoint_url, region=config.region,
+        access_key_id=config.engine_access_key_id,
+        secret_access_key=config.engine_secret_access_key,
         connect_timeout=5.0, read_timeout=60.0, max_attempts=3,
     )
     names = config.names

@@ -13,11 +13,18 @@ from services.common.aws import AwsSettings, open_clients
 
 
 async def print_status(
-    console: Console, *, endpoint_url: str | None, region: str, registry_url: str | None
+    console: Console,
+    *,
+    endpoint_url: str | None,
+    region: str,
+    registry_url: str | None,
+    engine_credentials: tuple[str | None, str | None] = (None, None),
 ) -> int:
     table = Table("dataset group", "solution", "campaign", "status")
     async with AsyncExitStack() as stack:
-        aws = AwsSettings(endpoint_url=endpoint_url, region=region)
+        key_id, secret = engine_credentials
+        aws = AwsSettings(endpoint_url=endpoint_url, region=region, access_key_id=key_id,
+                          secret_access_key=secret)
         client = (await open_clients(stack, aws, "personalize"))["personalize"]
         for group in await list_all(client, "list_dataset_groups", "datasetGroups"):
             solutions = await list_all(

@@ -21,6 +21,11 @@ from pathlib import Path
 import httpx
 
 STOP_GRACE_SECONDS = 10.0
+# uvicorn options of one service. The frontend faces browsers: on uvloop, a flood of
+# busy keep-alive connections starved new ones (hundreds waited seconds in the accept
+# queue, so even /healthz timed out), while asyncio's loop kept answering them in
+# ~0.2 s; the frontend does little CPU work per request, so it loses nothing by it.
+SERVICE_ARGS = {"frontend": ["--loop", "asyncio"]}
 
 
 class ChildFailed(RuntimeError):
@@ -66,8 +71,10 @@ def spawn(
     """Start `uvicorn app` with `env` on top of this process's environment."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
+    # Which proxies' X-Forwarded-For to believe comes from FORWARDED_ALLOW_IPS in `env`
+    # (services/cli/topology.py): loopback for the APIs behind the frontend, nobody else.
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port),
-           "--timeout-graceful-shutdown", "5"]
+           "--proxy-headers", "--timeout-graceful-shutdown", "5", *SERVICE_ARGS.get(name, [])]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             cmd,

@@ -6,11 +6,16 @@ The generic part of the admin rules every service with admin pages follows:
   argon2 `ADMIN_PASSWORD_HASH`, `SECRET_KEY`); a plain password is hashed at once and
   only the hash is kept and compared;
 - outside development nothing has a default: `missing_settings` names what is missing;
-  in development a random password is made up and logged once;
-- the session is a signed (itsdangerous), HttpOnly, SameSite=Lax cookie holding the user
-  and the session's CSRF token; signing in issues a fresh session;
+  in development without a password, sign-in is disabled (and the log says so);
+- the session is a signed (itsdangerous), HttpOnly, SameSite=Lax cookie holding the user,
+  the session's CSRF token and, once signed in, a random session id that must be live in
+  the service's `SessionStore` (services.common.admin_sessions): signing out deletes it
+  there, so a copied cookie stops working too; signing in issues a fresh session;
 - an unknown user and a wrong password get the same answer and cost the same argon2 work;
-- repeated failures lock a username+client pair out for a while (in process memory).
+- repeated failures lock a username+client pair out for a while, and more failures lock
+  the username out from every client (in process memory). The client is the address
+  uvicorn took from trusted proxies only (`--forwarded-allow-ips`), and since the username
+  lock ignores it, no forged address buys more guesses.
 
 A service builds one `AdminAuth` with `AdminAuth.from_settings(...)`, keeps it on
 `app.state.admin_auth`, and guards pages with `SignedInAdmin` (raises `SignInRequired`,
@@ -26,7 +31,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Protocol
 
 from argon2 import PasswordHasher, extract_parameters
@@ -36,6 +41,12 @@ from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import SecretStr
 
+from services.common.admin_sessions import (
+    MemorySessionStore,
+    SessionStore,
+    new_session_id,
+    store_key,
+)
 from services.common.config import PLACEHOLDER_SECRETS
 
 __all__ = [
@@ -58,7 +69,10 @@ logger = logging.getLogger(__name__)
 DEV_USERNAME = "admin"
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_SESSION_MAX_AGE = 8 * 3600
-# Bound the lockout table so a flood of distinct usernames cannot grow memory.
+# Failures one username may have from all clients together before every client is locked
+# out for it: above the per-client limit, so one person's typos never reach it.
+DEFAULT_MAX_USERNAME_FAILURES = 20
+# Bound each lockout table so a flood of distinct usernames cannot grow memory.
 MAX_TRACKED = 10_000
 
 
@@ -136,12 +150,21 @@ class AdminCredentials:
 
 @dataclass(frozen=True)
 class AdminSession:
+    """A cookie's content. Signed in only with a user and a session id the store knows
+    (`AdminAuth.session` checks); an anonymous one just carries a form's CSRF token."""
+
     csrf_token: str
     user: str | None = None
+    session_id: str | None = None
 
 
 def new_session(user: str | None = None) -> AdminSession:
-    return AdminSession(csrf_token=secrets.token_urlsafe(32), user=user)
+    """A fresh session; one for a user gets a new random id (`AdminAuth.sign_in` stores it)."""
+    return AdminSession(
+        csrf_token=secrets.token_urlsafe(32),
+        user=user,
+        session_id=new_session_id() if user is not None else None,
+    )
 
 
 class SessionCookies:
@@ -173,14 +196,20 @@ class SessionCookies:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
             return None
-        user = data.get("user")
-        return AdminSession(csrf_token=data["csrf"], user=user if isinstance(user, str) else None)
+        user, session_id = data.get("user"), data.get("sid")
+        return AdminSession(
+            csrf_token=data["csrf"],
+            user=user if isinstance(user, str) else None,
+            session_id=session_id if isinstance(session_id, str) else None,
+        )
 
     def write(self, response: Response, session: AdminSession, *, path: str | None = None) -> None:
         """Set the cookie; `path` overrides the default (e.g. the mount's root path)."""
         response.set_cookie(
             self.cookie_name,
-            self._serializer.dumps({"csrf": session.csrf_token, "user": session.user}),
+            self._serializer.dumps(
+                {"csrf": session.csrf_token, "user": session.user, "sid": session.session_id}
+            ),
             max_age=self.max_age,
             path=path or self.path,
             secure=self.secure,
@@ -205,31 +234,25 @@ def csrf_matches(session: AdminSession | None, given: object) -> bool:
     return hmac.compare_digest(given.encode(), session.csrf_token.encode())
 
 
-class LoginThrottle:
-    """Locks a username+client pair out for `lockout_seconds` after `max_failures`
-    failures within `window_seconds`. In memory: one count per process."""
+class _Lockouts:
+    """Failures per key within a window; the `limit`-th locks the key for `lockout` seconds.
 
-    def __init__(
-        self,
-        *,
-        max_failures: int = 5,
-        window_seconds: float = 900,
-        lockout_seconds: float = 900,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self.lockout = lockout_seconds
+    Both tables are bounded by `MAX_TRACKED`: past it the key that failed least recently
+    (or the lock that ends soonest) is dropped. Flushing a lock out that way takes
+    `MAX_TRACKED` fresh lockouts, each of them `limit` argon2 verifications, within the
+    lockout time.
+    """
+
+    def __init__(self, *, limit: int, window: float, lockout: float, clock: Callable[[], float]):
+        self.limit = limit
+        self.window = window
+        self.lockout = lockout
         self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._locked_until: dict[tuple[str, str], float] = {}
+        self._failures: dict[object, deque[float]] = {}
+        # Insertion order is expiry order: every lock lasts `lockout`.
+        self._locked_until: dict[object, float] = {}
 
-    @staticmethod
-    def key(username: str, client: str) -> tuple[str, str]:
-        return (username.strip().lower(), client)
-
-    def locked_for(self, key: tuple[str, str]) -> float:
-        """Seconds left on the key's lockout; 0 when it may try again."""
+    def locked_for(self, key: object) -> float:
         until = self._locked_until.get(key)
         if until is None:
             return 0.0
@@ -239,25 +262,81 @@ class LoginThrottle:
             return 0.0
         return left
 
-    def failed(self, key: tuple[str, str]) -> bool:
-        """Record a failure; True when this one locked the key out."""
+    def failed(self, key: object) -> bool:
         now = self._clock()
-        if key not in self._failures and len(self._failures) >= MAX_TRACKED:
-            self._failures = {
-                k: v for k, v in self._failures.items() if v and v[-1] > now - self.window
-            }
-        failures = self._failures.setdefault(key, deque())
+        # Re-inserted on every failure, so the first key is the least recently failed.
+        failures = self._failures.pop(key, None) or deque()
+        while self._failures and len(self._failures) >= MAX_TRACKED:
+            del self._failures[next(iter(self._failures))]
         failures.append(now)
         while failures and failures[0] <= now - self.window:
             failures.popleft()
-        if len(failures) >= self.max_failures:
-            self._locked_until[key] = now + self.lockout
-            del self._failures[key]
-            return True
-        return False
+        if len(failures) < self.limit:
+            self._failures[key] = failures
+            return False
+        self._locked_until.pop(key, None)
+        while self._locked_until and len(self._locked_until) >= MAX_TRACKED:
+            del self._locked_until[next(iter(self._locked_until))]
+        self._locked_until[key] = now + self.lockout
+        return True
+
+    def reset(self, key: object) -> None:
+        self._failures.pop(key, None)
+
+
+class LoginThrottle:
+    """Sign-in lockouts, in memory (one count per process).
+
+    `max_failures` failures within `window_seconds` lock a username+client pair out for
+    `lockout_seconds`; `max_username_failures` failures of one username from any clients
+    lock that username out from every client. The client address is only as good as the
+    proxies uvicorn trusts, so the username limit is what bounds guessing: changing the
+    address buys no more tries. The price is that anyone can lock the admin out for a
+    while by failing on purpose; they still cannot guess the password.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_failures: int = 5,
+        window_seconds: float = 900,
+        lockout_seconds: float = 900,
+        max_username_failures: int = DEFAULT_MAX_USERNAME_FAILURES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_failures = max_failures
+        self.max_username_failures = max_username_failures
+        self.window = window_seconds
+        self.lockout = lockout_seconds
+        self._pairs = _Lockouts(
+            limit=max_failures, window=window_seconds, lockout=lockout_seconds, clock=clock
+        )
+        self._usernames = _Lockouts(
+            limit=max_username_failures, window=window_seconds, lockout=lockout_seconds, clock=clock
+        )
+
+    @staticmethod
+    def key(username: str, client: str) -> tuple[str, str]:
+        return (username.strip().lower(), client)
+
+    def locked_for(self, key: tuple[str, str]) -> float:
+        """Seconds left on the pair's or the username's lockout; 0 when it may try again."""
+        return max(self._pairs.locked_for(key), self._usernames.locked_for(key[0]))
+
+    def username_locked(self, key: tuple[str, str]) -> bool:
+        """Whether the lockout (if any) holds for every client, not just this one."""
+        return self._usernames.locked_for(key[0]) > 0
+
+    def failed(self, key: tuple[str, str]) -> bool:
+        """Record a failure; True when this one locked the pair or the username out."""
+        pair_locked = self._pairs.failed(key)
+        username_locked = self._usernames.failed(key[0])
+        return pair_locked or username_locked
 
     def succeeded(self, key: tuple[str, str]) -> None:
-        self._failures.pop(key, None)
+        """Forget the pair's failures. The username's stay: the right password from one
+        place must not hand back the guesses someone else spent from another."""
+        self._pairs.reset(key)
 
 
 @dataclass
@@ -268,6 +347,8 @@ class AdminAuth:
     cookies: SessionCookies
     throttle: LoginThrottle
     problems: list[str]
+    # Live signed-in sessions; a service with a database swaps in a store backed by it.
+    sessions: SessionStore = field(default_factory=MemorySessionStore)
 
     @classmethod
     def from_settings(
@@ -279,6 +360,7 @@ class AdminAuth:
         secure: bool | None = None,
         max_failures: int = 5,
         lockout_seconds: float = 900,
+        max_username_failures: int = DEFAULT_MAX_USERNAME_FAILURES,
     ) -> AdminAuth:
         """Build from settings. The plain ADMIN_PASSWORD is hashed here, then dropped from
         the settings and the environment, so no later dump or child process can show it."""
@@ -299,14 +381,15 @@ class AdminAuth:
                     username, settings.ADMIN_PASSWORD.get_secret_value()
                 )
             else:  # development only (missing_settings refused it otherwise)
-                password = secrets.token_urlsafe(12)
-                credentials = AdminCredentials.from_password(username, password)
-                # Logged once, in development only, so a developer can sign in at all.
+                # Sign-in stays closed: the password is random and never shown. Logging a
+                # made-up one put it in every log file (`videorecs up` keeps them on disk);
+                # writing it to a private file needs a folder the service does not own.
+                # So no secret exists anywhere, and the log says how to open sign-in.
+                credentials = AdminCredentials.from_password(username, secrets.token_urlsafe(32))
                 logger.warning(
-                    "%s: no admin credentials configured; development sign-in is %s / %s",
+                    "%s: no ADMIN_PASSWORD set: admin sign-in is disabled until ADMIN_PASSWORD "
+                    "or ADMIN_PASSWORD_HASH is set",
                     service,
-                    username,
-                    password,
                 )
         settings.ADMIN_PASSWORD = None
         os.environ.pop("ADMIN_PASSWORD", None)
@@ -323,11 +406,55 @@ class AdminAuth:
             path=cookie_path,
             secure=(not development) if secure is None else secure,
         )
-        throttle = LoginThrottle(max_failures=max_failures, lockout_seconds=lockout_seconds)
+        throttle = LoginThrottle(
+            max_failures=max_failures,
+            lockout_seconds=lockout_seconds,
+            max_username_failures=max_username_failures,
+        )
         return cls(credentials, cookies, throttle, problems)
 
-    def session(self, request: Request) -> AdminSession | None:
+    def cookie(self, request: Request) -> AdminSession | None:
+        """The cookie's session as signed, not checked against the store: enough to read
+        a form's CSRF token, never to tell who is signed in (that is `session`)."""
         return self.cookies.read(request)
+
+    async def session(self, request: Request) -> AdminSession | None:
+        """The request's session. One naming a user counts only while its id is live in
+        the store; after sign-out or expiry it reads as None, like no cookie at all."""
+        session = self.cookies.read(request)
+        if session is None or session.user is None:
+            return session
+        if session.session_id is None:
+            return None
+        user = await self.sessions.user_of(store_key(session.session_id))
+        if user is None or not hmac.compare_digest(user.encode(), session.user.encode()):
+            return None
+        return session
+
+    async def sign_in(
+        self, request: Request, response: Response, user: str, *, path: str | None = None
+    ) -> None:
+        """Start a new session for `user` (new id and CSRF token) and set its cookie; a
+        session the request still had is ended first."""
+        previous = self.cookies.read(request)
+        if previous is not None and previous.session_id is not None:
+            await self.sessions.revoke(store_key(previous.session_id))
+        session = new_session(user)
+        assert session.session_id is not None
+        await self.sessions.add(
+            store_key(session.session_id), user=user, max_age=self.cookies.max_age
+        )
+        self.cookies.write(response, session, path=path)
+
+    async def sign_out(
+        self, request: Request, response: Response, *, path: str | None = None
+    ) -> None:
+        """End the request's session in the store (every copy of the cookie with it) and
+        clear the cookie."""
+        session = self.cookies.read(request)
+        if session is not None and session.session_id is not None:
+            await self.sessions.revoke(store_key(session.session_id))
+        self.cookies.clear(response, path=path)
 
     def csrf_ok(self, request: Request, given: object) -> bool:
         return csrf_matches(self.cookies.read(request), given)
@@ -337,12 +464,14 @@ class SignInRequired(Exception):
     """Raised by `signed_in_admin` when the request has no signed-in session."""
 
 
-def signed_in_admin(request: Request) -> AdminSession:
-    """FastAPI dependency: the signed-in admin's session (auth on `app.state.admin_auth`)."""
+async def signed_in_admin(request: Request) -> AdminSession:
+    """FastAPI dependency: the signed-in admin's session (auth on `app.state.admin_auth`),
+    also left on `request.state.admin_session` for page rendering."""
     auth: AdminAuth = request.app.state.admin_auth
-    session = auth.session(request)
+    session = await auth.session(request)
     if session is None or session.user is None:
         raise SignInRequired(request.url.path)
+    request.state.admin_session = session
     return session
 
 

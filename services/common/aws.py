@@ -1,8 +1,9 @@
 """One factory for the Personalize clients every service uses.
 
 Whether a client talks to the local engine or to AWS is configuration only:
-`PERSONALIZE_ENDPOINT_URL` set means the local engine (any credentials work there);
-unset means AWS with the standard credential chain and `AWS_REGION`.
+`PERSONALIZE_ENDPOINT_URL` set means the local engine, which verifies Signature V4 with
+the key pair it was given (`ENGINE_ACCESS_KEY_ID`, `ENGINE_SECRET_ACCESS_KEY`); unset means
+AWS with the standard credential chain and `AWS_REGION`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 
 from aiobotocore.session import get_session
 from botocore.config import Config
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr, model_validator
 
+from services.common.config import BaseServiceSettings
 from services.common.logging import request_id_var
 
 # Named defaults; callers override them per downstream.
@@ -29,6 +31,9 @@ class AwsSettings(BaseModel):
 
     endpoint_url: str | None = None
     region: str = "us-east-1"
+    # The engine's key pair; only used with `endpoint_url` (AWS takes the credential chain).
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_attempts: int = 2
@@ -51,12 +56,48 @@ def client_kwargs(aws: AwsSettings) -> dict[str, Any]:
         ),
     }
     if aws.endpoint_url:
+        if not aws.access_key_id or aws.secret_access_key is None:
+            raise ValueError(
+                f"ENGINE_ACCESS_KEY_ID and ENGINE_SECRET_ACCESS_KEY are needed to call the "
+                f"engine at {aws.endpoint_url}"
+            )
         kwargs["endpoint_url"] = aws.endpoint_url
-        # The local engine accepts any credentials; supply some so the chain never
-        # goes looking for real ones (and never sends real ones to a local server).
-        kwargs["aws_access_key_id"] = "local"
-        kwargs["aws_secret_access_key"] = "local"
+        # Explicit keys: the credential chain never goes looking for real AWS ones (and
+        # never sends them to a local server).
+        kwargs["aws_access_key_id"] = aws.access_key_id
+        kwargs["aws_secret_access_key"] = aws.secret_access_key.get_secret_value()
     return kwargs
+
+
+class PersonalizeSettings(BaseServiceSettings):
+    """Settings of a service that calls Personalize: the engine (with its key pair) or AWS."""
+
+    # Unset: AWS with the standard credential chain. Set: the local engine.
+    PERSONALIZE_ENDPOINT_URL: str | None = None
+    AWS_REGION: str = "us-east-1"
+    ENGINE_ACCESS_KEY_ID: str | None = None
+    ENGINE_SECRET_ACCESS_KEY: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _engine_credentials(self) -> PersonalizeSettings:
+        if self.PERSONALIZE_ENDPOINT_URL and not (
+            self.ENGINE_ACCESS_KEY_ID and self.ENGINE_SECRET_ACCESS_KEY
+        ):
+            raise ValueError(
+                "PERSONALIZE_ENDPOINT_URL is set, so ENGINE_ACCESS_KEY_ID and "
+                "ENGINE_SECRET_ACCESS_KEY (the engine's key pair) must be set too"
+            )
+        return self
+
+    def personalize_aws(self, **options: Any) -> AwsSettings:
+        """Client settings for Personalize; `options` override timeouts and pools."""
+        return AwsSettings(
+            endpoint_url=self.PERSONALIZE_ENDPOINT_URL or None,
+            region=self.AWS_REGION,
+            access_key_id=self.ENGINE_ACCESS_KEY_ID,
+            secret_access_key=self.ENGINE_SECRET_ACCESS_KEY,
+            **options,
+        )
 
 
 def forward_request_id(request: Any, **_: Any) -> None:

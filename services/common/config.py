@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that look like secrets but are placeholders; refused outside development.
@@ -39,6 +39,11 @@ class BaseServiceSettings(BaseSettings):
     # deployment configures. Off by default: the services export Prometheus metrics and
     # JSON logs, and with no provider set up the hooks only cost lookups on every request.
     OTEL_TELEMETRY: bool = False
+    # Request size limits (413 / 431 above them). MAX_BODY_BYTES unset: the service's own
+    # default, 1 MiB for the JSON APIs (create_app's max_body_bytes; the engine's is larger).
+    MAX_BODY_BYTES: int | None = Field(default=None, ge=0)
+    # All header names and values together; nginx allows 16k per line in front of this.
+    MAX_HEADER_BYTES: int = Field(default=32 * 1024, ge=1024)
 
     @property
     def is_development(self) -> bool:

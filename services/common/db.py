@@ -2,21 +2,26 @@
 
 `DATABASE_URL` picks the driver: `postgresql+asyncpg://` or `sqlite+aiosqlite://`.
 The session dependency owns the transaction: commit on success, roll back on error.
+A database that is down or not migrated yet is a 503 with a plain reason
+(`database_problem`), never a 500.
 """
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from services.common.health import ReadinessCheck
 
 
 def is_sqlite(url: str) -> bool:
@@ -78,4 +83,60 @@ async def database_ready(request: Request) -> str | None:
     engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+    return None
+
+
+def tables_ready(*tables: str) -> ReadinessCheck:
+    """A readiness check that every one of `tables` exists (`SELECT 1` alone passes
+    before the migrations have run, while every route would still fail)."""
+
+    async def check(request: Request) -> str | None:
+        engine: AsyncEngine = request.app.state.engine
+        try:
+            async with engine.connect() as conn:
+                for table in tables:
+                    await conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))
+        except Exception as error:
+            problem = database_problem(error)
+            if problem is None:
+                raise
+            return problem
+        return None
+
+    return check
+
+
+NOT_MIGRATED = "the database is not ready: its tables do not exist yet (migrations not run)"
+UNAVAILABLE = "the database is unavailable"
+# PostgreSQL SQLSTATEs: undefined table or column (migrations behind the code), and
+# classes 08 (connection), 53 (out of connections or memory) and 57 (shutting down).
+_NOT_MIGRATED_STATES = frozenset({"42P01", "42703"})
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "3D")
+
+
+def database_problem(error: BaseException) -> str | None:
+    """Why the database cannot serve this request, when that is the cause of `error`.
+
+    Such errors are outages (503, retry later), not bugs: a catalog asked before its
+    migrations ran, PostgreSQL down or restarting, SQLite's file missing.
+    """
+    if isinstance(error, exc.DBAPIError):
+        message = str(error.orig)
+        state = getattr(error.orig, "sqlstate", None) or ""
+        if state in _NOT_MIGRATED_STATES or message.startswith(("no such table", "no such column")):
+            return NOT_MIGRATED
+        if isinstance(error, (exc.OperationalError, exc.InterfaceError)) or state.startswith(
+            _UNAVAILABLE_CLASSES
+        ):
+            return UNAVAILABLE
+        return None
+    if isinstance(error, (exc.DisconnectionError, exc.TimeoutError)):
+        return UNAVAILABLE
+    # asyncpg's connect errors (refused, unknown host, timeout) reach us unwrapped; only
+    # count them when they came out of SQLAlchemy's pool, not from some other socket.
+    if isinstance(error, OSError) and any(
+        "sqlalchemy" in frame.f_code.co_filename
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    ):
+        return UNAVAILABLE
     return None

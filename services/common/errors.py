@@ -7,11 +7,15 @@
     ├── NotFound            404
     ├── Conflict            409
     ├── BadGateway          502  a downstream answered with something unusable
-    └── UpstreamUnavailable 503  a downstream could not be reached
+    └── UpstreamUnavailable 503  a downstream (or the database) could not be reached
 
 FastAPI's request validation errors become 422 with a readable message, and anything
-unexpected becomes a 500 whose body says nothing about the code (the log has the trace).
-The Personalize-compatible engine keeps the AWS error shape and has its own handler.
+unexpected becomes a 500 whose body says nothing about the code (the log has the trace),
+except a database that is down or not migrated yet: that is a 503 saying so. Oversized
+requests are refused with 413 / 431 by the shared middleware (middleware.py).
+Every one of these bodies is `{"detail": "<message>"}` (`ErrorBody`, which the OpenAPI
+declares). The Personalize-compatible engine keeps the AWS error shape and has its own
+handler.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +39,25 @@ class ServiceError(Exception):
 
     status_code = 500
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        # Sent with the answer, e.g. Retry-After on a 503 from an overloaded proxy.
+        self.headers = headers
         if status_code is not None:
             self.status_code = status_code
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer (the OpenAPI declares it for 4xx and 5xx)."""
+
+    detail: str
 
 
 class BadRequest(ServiceError):
@@ -79,7 +100,7 @@ def describe_validation_errors(errors: list[dict[str, Any]] | Any) -> str:
 
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -87,14 +108,34 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": describe_validation_errors(exc.errors())}, status_code=422)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse(
-        {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
-    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "GET, HEAD")
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's own Allow names only the
+    first route that matched the path, although GET and POST /models are two routes."""
+    methods: set[str] = set()
+    # Through included routers too (FastAPI keeps them nested), as its OpenAPI walks them.
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Imported here: the services without a database never load SQLAlchemy for this.
+    from services.common.db import database_problem
+
+    problem = database_problem(exc)
+    if problem is not None:
+        # An outage, not a bug: no trace, and a 503 that tells the caller to come back.
+        logger.warning("%s on %s %s: %r", problem, request.method, request.url.path, exc)
+        return JSONResponse({"detail": problem}, status_code=503, headers={"Retry-After": "5"})
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "internal error"}, status_code=500)
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 # A readiness check returns None when ready, or a short reason when not.
 ReadinessCheck = Callable[[Request], Awaitable[str | None]]
+
+
+class Readiness(BaseModel):
+    """`/readyz`'s body, with 200 and with 503: each check's "ok" or its reason."""
+
+    status: str
+    checks: dict[str, str]
 
 
 def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -20,7 +28,12 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
         """Answers from the process alone."""
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness", operation_id="health-ready")
+    @router.get(
+        "/readyz",
+        summary="Readiness",
+        operation_id="health-ready",
+        responses={200: {"model": Readiness}, 503: {"model": Readiness}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         """Checks every dependency the service needs to answer requests."""
         results: dict[str, str] = {}
@@ -35,7 +48,12 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
         body = {"status": "ok" if ready else "unavailable", "checks": results}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics", operation_id="health-metrics")
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        operation_id="health-metrics",
+        response_class=PlainTextResponse,  # declared as text/plain, which it is
+    )
     async def metrics(request: Request) -> Response:
         """Request counts and latencies in the Prometheus text format."""
         return Response(

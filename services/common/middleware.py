@@ -1,10 +1,13 @@
-"""Request id, access log and Prometheus metrics in one pure ASGI middleware.
+"""Request id, access log, Prometheus metrics and request size limits in one pure ASGI
+middleware.
 
 Written as plain ASGI rather than BaseHTTPMiddleware because the latter costs a task
 and a queue per request, which shows in the engine's serving benchmark; for the same
 reason the metric children are looked up once per label set, and generated request ids
 are a per-process random prefix and a counter rather than a uuid4 (a getrandom call)
-each: they need to be unique, not unpredictable.
+each: they need to be unique, not unpredictable. The size limits cost one pass over the
+headers (already made for the request id) and an integer comparison; only a body sent
+without Content-Length (chunked) is counted as it streams in.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.logging import request_id_var
@@ -29,6 +33,8 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_logger = logging.getLogger("videorecs.access")
 _ID_PREFIX = secrets.token_hex(10)  # 20 hex characters, fixed for the process
 _ID_COUNTER = itertools.count(secrets.randbelow(2**40))
+# JSON APIs and form posts: 1 MiB is generous (the engine passes its own, larger limit).
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 def new_request_id() -> str:
@@ -77,6 +83,13 @@ def _route_of(scope: Scope) -> str:
 
 # Renders an unhandled exception as a response (and logs it); see errors.render_unexpected.
 UnexpectedErrorRenderer = Callable[[Request, Exception], Awaitable[Response]]
+# Renders a refusal (status, message, headers) in the service's error shape.
+RefusalRenderer = Callable[[int, str, dict[str, str]], Response]
+
+
+def detail_refusal(status: int, message: str, headers: dict[str, str]) -> Response:
+    """The services' own error shape, `{"detail": message}`."""
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
 class RequestContextMiddleware:
@@ -88,11 +101,18 @@ class RequestContextMiddleware:
         access_log: bool = True,
         render_unexpected: UnexpectedErrorRenderer | None = None,
         id_headers: Sequence[str] = (),
+        max_body_bytes: int | None = None,
+        max_header_bytes: int | None = None,
+        render_refusal: RefusalRenderer = detail_refusal,
     ) -> None:
         self.app = app
+        self.render_refusal = render_refusal
         self.metrics = metrics
         self.access_log = access_log
         self.render_unexpected = render_unexpected
+        # None: no limit. Refused with 413 / 431 before the app sees the request.
+        self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
         # More response headers that carry the request id (the engine's x-amzn-RequestId).
         self.id_headers = [REQUEST_ID_HEADER.encode(), *(h.lower().encode() for h in id_headers)]
 
@@ -101,10 +121,17 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = None
+        content_length = None
+        chunked = False
+        header_bytes = 0
         for key, value in scope["headers"]:
+            header_bytes += len(key) + len(value)
             if key == b"x-request-id":
                 incoming = value.decode("latin-1")
-                break
+            elif key == b"content-length":
+                content_length = value
+            elif key == b"transfer-encoding":
+                chunked = True
         request_id = incoming if incoming and _VALID_ID.match(incoming) else new_request_id()
         token = request_id_var.set(request_id)
         status = 500
@@ -123,7 +150,19 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            refusal = self._refusal(header_bytes, content_length)
+            if refusal is not None:
+                await refusal(scope, receive, send_wrapper)
+                return
+            if chunked and self.max_body_bytes is not None:
+                receive = _counted(receive, self.max_body_bytes)
             await self.app(scope, receive, send_wrapper)
+        except BodyTooLarge as exc:
+            # The apps' HTTPException handlers answer it; this is for one that has none.
+            if response_started:
+                raise
+            response = self.render_refusal(exc.status_code, exc.detail, {})
+            await response(scope, receive, send_wrapper)
         except Exception as exc:
             # An `Exception` handler registered on the app only runs in Starlette's
             # outermost ServerErrorMiddleware, after this middleware has exited: the 500
@@ -146,3 +185,48 @@ class RequestContextMiddleware:
                     extra={"duration_ms": round(elapsed * 1000, 2), "status": status},
                 )
             request_id_var.reset(token)
+
+    def _refusal(self, header_bytes: int, content_length: bytes | None) -> Response | None:
+        """The 431 or 413 for a request over the limits, before the app reads any of it."""
+        if self.max_header_bytes is not None and header_bytes > self.max_header_bytes:
+            return self.render_refusal(
+                431,
+                f"request headers too large: {header_bytes} bytes, "
+                f"at most {self.max_header_bytes} allowed",
+                {"Connection": "close"},
+            )
+        if (
+            self.max_body_bytes is not None
+            and content_length is not None
+            and content_length.isdigit()  # ASCII digits only; the server rejects the rest
+            and (len(content_length) > 18 or int(content_length) > self.max_body_bytes)
+        ):
+            too_large = BodyTooLarge(self.max_body_bytes)
+            # Close: the unread body would otherwise be parsed as the next request.
+            return self.render_refusal(413, too_large.detail, {"Connection": "close"})
+        return None
+
+
+class BodyTooLarge(HTTPException):
+    """Raised by the counting receive. An HTTPException so that FastAPI's body parsing
+    lets it through (it turns other errors into a 400) and every app's handler for
+    HTTPException answers it: `{"detail": ...}` here, the AWS shape on the engine."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body too large: at most {limit} bytes allowed")
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """`receive` that raises BodyTooLarge once more than `limit` body bytes came in."""
+    received = 0
+
+    async def counting() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return counting

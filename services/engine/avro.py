@@ -20,6 +20,11 @@ REQUIRED_FIELDS = {
     "USERS": ("USER_ID",),
 }
 MAX_FIELDS = 100
+# A Personalize schema nests 4 levels (record, fields, field, type union). Python's json
+# recurses once per level and a schema of 5,000 brackets overflowed its stack (a 500):
+# the depth is measured on the text first, without recursion.
+MAX_DEPTH = 16
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,24 @@ def _field_type(name: str, raw: object) -> tuple[str, bool]:
     raise ValueError(f'field {name}: type must be a string or a ["null", type] union')
 
 
+def _depth(text: str) -> int:
+    """How deep the JSON text's arrays and objects nest (brackets inside strings ignored)."""
+    depth = deepest = 0
+    for char in _STRINGS.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_schema(text: str) -> AvroSchema:
     """Check an Avro schema string; ValueError says what is wrong."""
+    if _depth(text) > MAX_DEPTH:
+        raise ValueError(
+            f"the schema nests deeper than {MAX_DEPTH} levels (a Personalize schema needs 4)"
+        )
     try:
         doc = json.loads(text)
     except ValueError as exc:

@@ -23,12 +23,19 @@ if TYPE_CHECKING:
     from services.engine.context import EngineContext
 
 MAX_EVENTS = 10
+# sentAt is stored in a 64-bit column: 1e30 or 2**63 overflowed it (a 500). Epoch seconds
+# from 1970 to the end of year 9999 (what a datetime can hold) cover every real event.
+MAX_SENT_AT = 253_402_300_799
 
 
 def _sent_at(event: dict[str, Any], i: int) -> int:
     value = event.get("sentAt")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(f"eventList[{i}].sentAt is required and must be epoch seconds.")
+    if not 0 <= value <= MAX_SENT_AT:
+        raise InvalidInput(
+            f"eventList[{i}].sentAt must be epoch seconds from 0 to {MAX_SENT_AT}, got {value}."
+        )
     return int(value)
 
 
@@ -79,7 +86,8 @@ async def put_events(request: Request) -> Response:
             "item_id": event["itemId"],
             "timestamp": _sent_at(event, i),
             "event_type": event["eventType"],
-            "event_value": event.get("eventValue"),
+            # A float column: a JSON integer past 2**63 would not fit SQLite's binding.
+            "event_value": None if event.get("eventValue") is None else float(event["eventValue"]),
         }
         for i, event in enumerate(checked)
     ]

@@ -2,8 +2,8 @@
 
 Sources: `s3://bucket/key` (or `s3://bucket/prefix/` for every object under it) through
 aiobotocore at S3_ENDPOINT_URL, and `file:///abs/path` (our documented extension for the
-embedded mode: the path is read as is on the engine's host). A failure names the row and
-leaves the dataset untouched.
+embedded mode: read on the engine's host, only inside IMPORT_ROOTS). A failure names the
+row and leaves the dataset untouched; it quotes at most EXCERPT characters of the file.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import asyncio
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 from sqlalchemy import delete, insert
 
+from services.engine import import_roots
 from services.engine.avro import AvroSchema, SchemaField, check_for_dataset, parse_schema
 from services.engine.lifecycle import StepFailed
 from services.engine.models import (
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 MAX_ID_LENGTH = 256
 INSERT_BATCH = 5000
 STANDARD_INTERACTION_COLUMNS = {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE"}
+# A failureReason quotes at most this much of one value of the file.
+EXCERPT = 100
+# Avro's int is 32 bits and long 64: larger values would overflow the database's columns.
+INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,17 @@ class ImportPlan:
 async def read_source(ctx: EngineContext, location: str) -> bytes:
     """The bytes at `location`; StepFailed says why they cannot be read."""
     if location.startswith("file://"):
-        path = Path(unquote(urlparse(location).path))
-        if not path.is_file():
+        # Checked again here, on the file actually opened: the roots may have changed since
+        # the job was created, or a symlink been swapped in (services/engine/import_roots.py).
+        try:
+            data = await asyncio.to_thread(
+                import_roots.read_inside, location, ctx.settings.IMPORT_ROOTS
+            )
+        except (import_roots.OutsideRoots, import_roots.Unreadable) as exc:
+            raise StepFailed(str(exc)) from None
+        if data is None:
             raise StepFailed(f"Input file {location} does not exist.")
-        return await asyncio.to_thread(path.read_bytes)
+        return data
     if not location.startswith("s3://"):
         raise StepFailed(
             f"Unsupported data location {location}: use s3://bucket/key or file:///path."
@@ -82,6 +93,11 @@ async def read_source(ctx: EngineContext, location: str) -> bytes:
         raise StepFailed(f"Cannot read {location}: {exc}") from None
 
 
+def excerpt(text: str) -> str:
+    """`text` quoted, shortened to EXCERPT characters (a reason never carries a whole file)."""
+    return repr(text if len(text) <= EXCERPT else text[:EXCERPT] + "...")
+
+
 def _convert(field: SchemaField, raw: str, line: int) -> Any:
     if raw == "":
         if field.nullable:
@@ -89,9 +105,16 @@ def _convert(field: SchemaField, raw: str, line: int) -> Any:
         raise StepFailed(f"Row {line}: the required column {field.name} is empty.")
     try:
         if field.type in ("int", "long"):
-            return int(raw)
+            value = int(raw)
+            low, high = INT_RANGES[field.type]
+            if not low <= value <= high:
+                raise ValueError
+            return value
         if field.type in ("float", "double"):
-            return float(raw)
+            number = float(raw)
+            if not math.isfinite(number):  # nan, inf and 1e999 would poison training
+                raise ValueError
+            return number
         if field.type == "boolean":
             lowered = raw.lower()
             if lowered not in ("true", "false"):
@@ -99,7 +122,7 @@ def _convert(field: SchemaField, raw: str, line: int) -> Any:
             return lowered == "true"
     except ValueError:
         raise StepFailed(
-            f"Row {line}: {field.name} value {raw!r} is not a valid {field.type}."
+            f"Row {line}: {field.name} value {excerpt(raw)} is not a valid {field.type}."
         ) from None
     if field.name in ("USER_ID", "ITEM_ID") and len(raw) > MAX_ID_LENGTH:
         raise StepFailed(f"Row {line}: {field.name} is longer than {MAX_ID_LENGTH} characters.")
@@ -113,7 +136,10 @@ def parse_csv(data: bytes, schema: AvroSchema) -> list[dict[str, Any]]:
     except UnicodeDecodeError as exc:
         raise StepFailed(f"The file is not UTF-8 (byte {exc.start}).") from None
     reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise StepFailed(f"Row 1: {exc}.") from None
     if not header:
         raise StepFailed("The file is empty: a CSV with a header row is required.")
     by_upper = {f.name.upper(): f for f in schema.fields}
@@ -121,7 +147,7 @@ def parse_csv(data: bytes, schema: AvroSchema) -> list[dict[str, Any]]:
     for name in header:
         field = by_upper.get(name.strip().upper())
         if field is None:
-            raise StepFailed(f"Row 1: column {name!r} is not a field of the schema.")
+            raise StepFailed(f"Row 1: column {excerpt(name)} is not a field of the schema.")
         columns.append(field)
     present = {f.name for f in columns}
     for field in schema.fields:
@@ -129,12 +155,17 @@ def parse_csv(data: bytes, schema: AvroSchema) -> list[dict[str, Any]]:
             raise StepFailed(f"Row 1: the required column {field.name} is missing from the header.")
     rows: list[dict[str, Any]] = []
     width = len(columns)
-    for line, values in enumerate(reader, start=2):
-        if not values:
-            continue
-        if len(values) != width:
-            raise StepFailed(f"Row {line}: expected {width} values, found {len(values)}.")
-        rows.append({f.name: _convert(f, v, line) for f, v in zip(columns, values, strict=True)})
+    try:
+        for line, values in enumerate(reader, start=2):
+            if not values:
+                continue
+            if len(values) != width:
+                raise StepFailed(f"Row {line}: expected {width} values, found {len(values)}.")
+            rows.append(
+                {f.name: _convert(f, v, line) for f, v in zip(columns, values, strict=True)}
+            )
+    except csv.Error as exc:  # e.g. a field over csv's size limit; the text quotes no data
+        raise StepFailed(f"Row {reader.line_num}: {exc}.") from None
     return rows
 
 

@@ -67,7 +67,10 @@ async def create(
         raise
     except Exception as exc:  # a bug in the work must still end in a final state
         logger.exception("creating %s failed", arn)
-        reason = f"Internal error: {type(exc).__name__}: {exc}"
+        # Cut short: a database error's text can carry the rows of an imported file.
+        detail = str(exc)
+        detail = detail if len(detail) <= 200 else detail[:200] + "..."
+        reason = f"Internal error: {type(exc).__name__}: {detail}"
         await set_status(
             sessionmaker=ctx.sessionmaker,
             model=model,

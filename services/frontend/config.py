@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from services.common.config import BaseServiceSettings, load_settings
 
@@ -28,6 +28,16 @@ class Settings(BaseServiceSettings):
     # The recommender fans out to several campaigns; give it room, but never hang the browser.
     PROXY_CONNECT_TIMEOUT_SECONDS: float = 2.0
     PROXY_READ_TIMEOUT_SECONDS: float = 30.0
+    # Requests in flight to one downstream at a time; more get 503 + Retry-After at once
+    # rather than a queue that outlives the clients who asked (see proxy.py).
+    PROXY_MAX_CONCURRENCY: int = Field(default=64, ge=1, le=10_000)
+    # Requests this process works on at once, all routes; beyond, 503 before any work
+    # (shedding.py). Room for every downstream's slots and their short queue, and more.
+    MAX_REQUESTS_IN_FLIGHT: int = Field(default=256, ge=1)
+    # The downstreams' /docs, /redoc and /openapi.json through /api/<name>/: off, so the
+    # public origin does not list every route. Their /metrics is never proxied
+    # (Prometheus scrapes each service directly).
+    PUBLIC_DOCS: bool = False
 
     @field_validator("CATALOG_URL", "REGISTRY_URL", "RECOMMENDER_URL")
     @classmethod

@@ -6,19 +6,16 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from services.common.aws import AwsSettings
-from services.common.config import BaseServiceSettings, load_settings
+from services.common.aws import AwsSettings, PersonalizeSettings
+from services.common.config import load_settings
 
 
-class Settings(BaseServiceSettings):
+class Settings(PersonalizeSettings):
     """CATALOG_URL and REGISTRY_URL are required; Personalize is AWS unless an endpoint is set."""
 
     PORT: int = 8003
     CATALOG_URL: str
     REGISTRY_URL: str
-    # Unset: AWS with the standard credential chain. Set: the local engine.
-    PERSONALIZE_ENDPOINT_URL: str | None = None
-    AWS_REGION: str = "us-east-1"
     # Each campaign call (GetRecommendations, GetPersonalizedRanking) gets this long,
     # its one retry included; a slow model then costs one block, not the page.
     CAMPAIGN_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0, le=60)
@@ -41,9 +38,7 @@ class Settings(BaseServiceSettings):
 
     def runtime_aws(self) -> AwsSettings:
         """Personalize runtime: read timeout = campaign timeout, at most one retry."""
-        return AwsSettings(
-            endpoint_url=self.PERSONALIZE_ENDPOINT_URL,
-            region=self.AWS_REGION,
+        return self.personalize_aws(
             connect_timeout=min(2.0, self.CAMPAIGN_TIMEOUT_SECONDS),
             read_timeout=self.CAMPAIGN_TIMEOUT_SECONDS,
             # botocore's max_attempts counts retries after the first request.
@@ -56,7 +51,7 @@ class Settings(BaseServiceSettings):
 
     def control_aws(self) -> AwsSettings:
         """Personalize control plane (metrics for the summary page): default timeouts."""
-        return AwsSettings(endpoint_url=self.PERSONALIZE_ENDPOINT_URL, region=self.AWS_REGION)
+        return self.personalize_aws()
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pydantic import SecretStr, field_validator
 
 from services.common.admin_auth import missing_settings
-from services.common.aws import AwsSettings
+from services.common.aws import AwsSettings, PersonalizeSettings
 from services.common.config import PLACEHOLDER_SECRETS, DatabaseSettings, load_settings
 
 # Shorter than the shared defaults: a registry write waits on these calls.
@@ -16,11 +16,9 @@ PERSONALIZE_READ_TIMEOUT = 5.0
 MIN_API_TOKEN_LENGTH = 16
 
 
-class Settings(DatabaseSettings):
+class Settings(DatabaseSettings, PersonalizeSettings):
     """Everything the registry reads; secrets are required outside development."""
 
-    PERSONALIZE_ENDPOINT_URL: str | None = None
-    AWS_REGION: str = "us-east-1"
     PERSONALIZE_CONNECT_TIMEOUT: float = PERSONALIZE_CONNECT_TIMEOUT
     PERSONALIZE_READ_TIMEOUT: float = PERSONALIZE_READ_TIMEOUT
     # Attempts include the first call: 2 means one retry.
@@ -39,7 +37,9 @@ class Settings(DatabaseSettings):
     # None means: Secure in production, not in development (plain-HTTP localhost).
     SESSION_COOKIE_SECURE: bool | None = None
     SESSION_MAX_AGE_SECONDS: int = 8 * 3600
+    # Per username + client address, and per username from all addresses together.
     LOGIN_MAX_FAILURES: int = 5
+    LOGIN_MAX_FAILURES_PER_USERNAME: int = 20
     LOGIN_WINDOW_SECONDS: float = 15 * 60
     LOGIN_LOCKOUT_SECONDS: float = 15 * 60
 
@@ -60,9 +60,7 @@ class Settings(DatabaseSettings):
 
     @property
     def aws(self) -> AwsSettings:
-        return AwsSettings(
-            endpoint_url=self.PERSONALIZE_ENDPOINT_URL or None,
-            region=self.AWS_REGION,
+        return self.personalize_aws(
             connect_timeout=self.PERSONALIZE_CONNECT_TIMEOUT,
             read_timeout=self.PERSONALIZE_READ_TIMEOUT,
             max_attempts=self.PERSONALIZE_MAX_ATTEMPTS,

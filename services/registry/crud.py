@@ -10,16 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.errors import Conflict
 from services.common.time import utc_now
-from services.registry.models import TYPE_ORDER, Model, ModelType
+from services.registry.models import TYPE_ORDER, Model, ModelType, name_key
 
 
 class DuplicateName(Conflict):
-    """409: another model already has this name."""
+    """409: another model already has this name, or one a reader could not tell from it."""
 
     field = "name"
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"a model named '{name}' already exists; choose another name")
+    def __init__(self, name: str, existing: str | None = None) -> None:
+        if existing is None or existing == name:
+            message = f"a model named '{name}' already exists; choose another name"
+        else:
+            message = (
+                f"a model named '{existing}' already exists, and '{name}' differs from it only "
+                "in letter case or character width; choose another name"
+            )
+        super().__init__(message)
 
 
 async def list_models(*, session: AsyncSession, type: ModelType | None = None) -> list[Model]:
@@ -35,11 +42,23 @@ async def get_model(*, session: AsyncSession, model_id: int) -> Model | None:
     return await session.get(Model, model_id)
 
 
-async def name_taken(*, session: AsyncSession, name: str, except_id: int | None = None) -> bool:
-    query = select(Model.id).where(Model.name == name)
+async def clashing_name(
+    *, session: AsyncSession, name: str, except_id: int | None = None
+) -> str | None:
+    """The name of another model that `name` cannot be told from (`name_key`), or None."""
+    query = select(Model.name).where(Model.name_key == name_key(name))
     if except_id is not None:
         query = query.where(Model.id != except_id)
-    return (await session.scalar(query)) is not None
+    return await session.scalar(query)
+
+
+async def check_name_free(
+    *, session: AsyncSession, name: str, except_id: int | None = None
+) -> None:
+    """Raise DuplicateName when another model's name clashes with `name`."""
+    existing = await clashing_name(session=session, name=name, except_id=except_id)
+    if existing is not None:
+        raise DuplicateName(name, existing)
 
 
 async def _flush(session: AsyncSession, name: str) -> None:
@@ -52,9 +71,8 @@ async def _flush(session: AsyncSession, name: str) -> None:
 
 
 async def create_model(*, session: AsyncSession, values: dict[str, Any]) -> Model:
-    if await name_taken(session=session, name=values["name"]):
-        raise DuplicateName(values["name"])
-    model = Model(**values)
+    await check_name_free(session=session, name=values["name"])
+    model = Model(**values, name_key=name_key(values["name"]))
     session.add(model)
     await _flush(session, model.name)
     await session.refresh(model)
@@ -62,10 +80,9 @@ async def create_model(*, session: AsyncSession, values: dict[str, Any]) -> Mode
 
 
 async def update_model(*, session: AsyncSession, model: Model, values: dict[str, Any]) -> Model:
-    if "name" in values and await name_taken(
-        session=session, name=values["name"], except_id=model.id
-    ):
-        raise DuplicateName(values["name"])
+    if "name" in values:
+        await check_name_free(session=session, name=values["name"], except_id=model.id)
+        model.name_key = name_key(values["name"])
     for key, value in values.items():
         setattr(model, key, value)
     model.updated_at = utc_now()

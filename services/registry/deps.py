@@ -37,9 +37,9 @@ def get_admin_auth(request: Request) -> AdminAuth:
     return auth
 
 
-def current_session(request: Request) -> AdminSession | None:
-    """The admin session cookie's content (anonymous or signed in), or None."""
-    return get_admin_auth(request).session(request)
+async def current_session(request: Request) -> AdminSession | None:
+    """The admin session (anonymous, or signed in and still live on the server), or None."""
+    return await get_admin_auth(request).session(request)
 
 
 def token_matches(given: str, expected: str | None) -> bool:
@@ -49,7 +49,7 @@ def token_matches(given: str, expected: str | None) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def require_writer(request: Request) -> str:
+async def require_writer(request: Request) -> str:
     """API writes: a valid bearer token, or an admin session cookie plus its CSRF header.
 
     The cookie alone is not enough: a browser sends it with requests other sites start,
@@ -63,7 +63,7 @@ def require_writer(request: Request) -> str:
         if scheme.lower() == "bearer" and token_matches(token.strip(), expected):
             return "api-token"
         raise Unauthorized("invalid API token")
-    session = current_session(request)
+    session = await current_session(request)
     if session is None or session.user is None:
         raise Unauthorized(
             "sign in required: send Authorization: Bearer <API_TOKEN> or the admin session cookie"

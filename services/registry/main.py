@@ -16,6 +16,7 @@ from services.common.admin_auth import AdminAuth, LoginThrottle, SignInRequired
 from services.common.aws import open_clients
 from services.common.db import create_engine, create_sessionmaker, database_ready
 from services.common.migrations import upgrade_to_head_async
+from services.registry.admin_sessions import DatabaseSessionStore
 from services.registry.clients.personalize import PersonalizeClient, RecipeNameCache
 from services.registry.config import Settings, get_settings
 from services.registry.pages import STATIC_DIR, redirect
@@ -33,6 +34,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.DATABASE_URL, pool_size=settings.DATABASE_POOL_SIZE)
         stack.push_async_callback(engine.dispose)
         app.state.engine, app.state.sessionmaker = engine, create_sessionmaker(engine)
+        # Signed-in sessions live in the database: a sign-out holds on every replica.
+        app.state.admin_auth.sessions = DatabaseSessionStore(app.state.sessionmaker)
         clients = await open_clients(stack, settings.aws, "personalize")
         app.state.personalize = PersonalizeClient(clients["personalize"])
         app.state.recipes = RecipeNameCache(
@@ -59,13 +62,14 @@ def create_registry_app(settings: Settings) -> FastAPI:
         readiness={"database": database_ready},
         description="Registered Personalize campaigns (models) and their admin pages.",
     )
-    # After create_app, so a development password is logged through the JSON handler.
+    # After create_app, so the development notice is logged through the JSON handler.
     auth = AdminAuth.from_settings(settings, service="registry", secure=settings.cookie_secure)
     if auth.problems:  # e.g. an ADMIN_PASSWORD_HASH that is not argon2
         raise SystemExit("registry refuses to start: " + "; ".join(auth.problems))
     auth.cookies.max_age = settings.SESSION_MAX_AGE_SECONDS
     auth.throttle = LoginThrottle(
         max_failures=settings.LOGIN_MAX_FAILURES,
+        max_username_failures=settings.LOGIN_MAX_FAILURES_PER_USERNAME,
         window_seconds=settings.LOGIN_WINDOW_SECONDS,
         lockout_seconds=settings.LOGIN_LOCKOUT_SECONDS,
     )

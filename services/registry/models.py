@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from datetime import UTC, datetime
@@ -26,6 +27,16 @@ CAMPAIGN_ARN = re.compile(
 )
 # Database ids are 32-bit integers; a bigger path id must be a 404, not a driver error.
 ID_MAX = 2_147_483_647
+# SHA-256, hex: the length of `name_key` and of an admin session's key.
+KEY_LENGTH = 64
+
+# Characters that reorder or hide text, so one name can pass for another on screen.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+# Control, format, surrogate, and line/paragraph separator categories.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 class ModelType(StrEnum):
@@ -38,15 +49,40 @@ class ModelType(StrEnum):
 TYPE_ORDER = {ModelType.recommendations: 0, ModelType.ranking: 1, ModelType.similar_items: 2}
 
 
+def _code_point(ch: str) -> str:
+    return f"U+{ord(ch):04X}"
+
+
 def clean_name(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("must not be blank")
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValueError("must not contain control characters")
+    for ch in value:
+        if ch in BIDI_CONTROLS:
+            raise ValueError(
+                f"must not contain bidirectional control characters (found {_code_point(ch)})"
+            )
+        if ch in ZERO_WIDTH:
+            raise ValueError(f"must not contain zero-width characters (found {_code_point(ch)})")
+        if unicodedata.category(ch) == "Cc":
+            raise ValueError(f"must not contain control characters (found {_code_point(ch)})")
+        if unicodedata.category(ch) in INVISIBLE_CATEGORIES:
+            raise ValueError(
+                f"must not contain invisible format characters (found {_code_point(ch)})"
+            )
     if len(value) > NAME_MAX:
         raise ValueError(f"must be at most {NAME_MAX} characters (got {len(value)})")
     return value
+
+
+def name_key(name: str) -> str:
+    """What two names must not share: "Foo", "FOO" and "ｆｏｏ" are one name to a reader.
+
+    NFKC folds width and compatibility forms, casefold folds case; hashed (SHA-256, hex)
+    so the unique column has a fixed width whatever the folding expands to.
+    """
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return hashlib.sha256(folded.encode()).hexdigest()
 
 
 def clean_campaign_arn(value: str) -> str:
@@ -122,17 +158,24 @@ class ModelUpdate(SQLModel):
 class Model(SQLModel, table=True):
     __tablename__ = "registered_model"
     __table_args__ = (
-        UniqueConstraint("name", name="uq_registered_model_name"),
+        # The database refuses look-alike names even when two writes race.
+        UniqueConstraint("name_key", name="uq_registered_model_name_key"),
         # A plain string column with a check (not a database enum) keeps migrations portable.
         CheckConstraint(
             "type IN ('recommendations', 'ranking', 'similar-items')",
             name="ck_registered_model_type",
         ),
         Index("ix_registered_model_type", "type"),
+        # SQLite AUTOINCREMENT: a deleted model's id is never handed to a new one (a client
+        # holding the old id must get a 404, not someone else's model). PostgreSQL's
+        # sequence already never goes back.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(NAME_MAX), nullable=False))
+    # name_key(name): set by the data functions whenever the name is.
+    name_key: str = Field(sa_column=Column(String(KEY_LENGTH), nullable=False))
     campaign_arn: str = Field(sa_column=Column(String(ARN_MAX), nullable=False))
     type: str = Field(sa_column=Column(String(16), nullable=False))
     sort_order: int = Field(
@@ -143,6 +186,21 @@ class Model(SQLModel, table=True):
     )
     updated_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+# A signed-in admin session (services.common.admin_sessions): in the database so a
+# sign-out holds across restarts and every replica. Deleted on sign-out; expired rows are
+# ignored, and swept whenever someone signs in.
+class AdminSessionRow(SQLModel, table=True):
+    __tablename__ = "admin_session"
+
+    # The SHA-256 of the cookie's session id, never the id itself.
+    key: str = Field(sa_column=Column(String(KEY_LENGTH), primary_key=True))
+    username: str = Field(sa_column=Column(String(256), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
     )
 
 

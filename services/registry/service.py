@@ -26,8 +26,7 @@ async def register(
     recipes: RecipeNameCache,
     data: ModelCreate,
 ) -> ModelPublic:
-    if await crud.name_taken(session=session, name=data.name):
-        raise crud.DuplicateName(data.name)
+    await crud.check_name_free(session=session, name=data.name)
     recipe = await check_campaign(personalize, campaign_arn=data.campaign_arn, model_type=data.type)
     values = data.model_dump()
     values["type"] = data.type.value
@@ -48,10 +47,8 @@ async def change(
     values = data.model_dump(exclude_unset=True)
     if "type" in values:
         values["type"] = ModelType(values["type"]).value
-    if "name" in values and await crud.name_taken(
-        session=session, name=values["name"], except_id=model.id
-    ):
-        raise crud.DuplicateName(values["name"])
+    if "name" in values:
+        await crud.check_name_free(session=session, name=values["name"], except_id=model.id)
     campaign_arn = values.get("campaign_arn", model.campaign_arn)
     model_type = ModelType(values.get("type", model.type))
     recipe_name: str | None = None

@@ -21,7 +21,7 @@ from services.cli.pipeline import (
     run_pipeline,
 )
 from services.cli.prepare import CSV_NAME
-from services.common.aws import AwsSettings, open_clients
+from services.common.aws import open_clients
 from tests.utils.stack import Stack
 
 EXPECTED_MODELS = {
@@ -36,7 +36,7 @@ EXPECTED_MODELS = {
 @pytest.fixture
 async def personalize(lab_stack: Stack) -> AsyncIterator[Any]:
     async with AsyncExitStack() as stack:
-        aws = AwsSettings(endpoint_url=lab_stack.engine_url, max_attempts=1)
+        aws = lab_stack.personalize_aws(max_attempts=1)
         yield (await open_clients(stack, aws, "personalize"))["personalize"]
 
 
@@ -45,6 +45,8 @@ def _config(lab_stack: Stack, work_dir: Path, **kwargs: Any) -> PipelineConfig:
         movielens_dir=kwargs.pop("data"),
         work_dir=work_dir,
         personalize_endpoint_url=lab_stack.engine_url,
+        engine_access_key_id=lab_stack.secrets.engine_access_key_id,
+        engine_secret_access_key=lab_stack.secrets.engine_secret_access_key,
         poll_interval=0.2,
         timeout=300,
         **kwargs,
@@ -186,11 +188,26 @@ async def test_s3_location_uploads_then_imports(
 
 
 def test_status_lists_campaigns_and_models(
-    lab_stack: Stack, capsys: pytest.CaptureFixture[str]
+    lab_stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`videorecs status` signs with the pair from the environment (else secrets.env)."""
+    for name, value in lab_stack.secrets.engine_env().items():
+        monkeypatch.setenv(name, value)
     code = main(["status", "--endpoint-url", lab_stack.engine_url,
                  "--registry-url", lab_stack.registry_url])
     assert code == 0
     out = capsys.readouterr().err
     assert "similar-items-campaign" in out and "rankings-campaign" in out
     assert "Personal Recommendations" in out
+
+
+def test_status_without_the_engine_pair_says_so(
+    lab_stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.delenv("ENGINE_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("ENGINE_SECRET_ACCESS_KEY", raising=False)
+    code = main(["status", "--endpoint-url", lab_stack.engine_url,
+                 "--state-dir", str(tmp_path)])
+    assert code == 1
+    assert "ENGINE_ACCESS_KEY_ID and ENGINE_SECRET_ACCESS_KEY are needed" in capsys.readouterr().err

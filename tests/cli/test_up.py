@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.cli.prepare import CSV_NAME
 from services.cli.supervisor import port_in_use
 
 READY_LINE = "videorecs is running at"
@@ -109,7 +110,16 @@ def test_up_serves_recommendations_stops_on_ctrl_c_and_restarts_fast(
         secrets = tmp_path / ".data" / "secrets.env"
         assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
         assert str(secrets) in run.text()
+        _assert_private(tmp_path / ".data")
         _stop_with_ctrl_c(run, base)
+    _assert_private(tmp_path / ".data")
+
+    # A folder from an older version, made under a looser umask: the next start tightens it.
+    state = tmp_path / ".data"
+    for path in [state, state / "logs", state / "artifacts"]:
+        path.chmod(0o755)
+    for path in [state / "engine.db", state / "logs" / "engine.log", state / "state.json"]:
+        path.chmod(0o644)
 
     # Second start: same folder, nothing to load or train.
     with videorecs_up(tmp_path, movielens_dir, posters_file, base, NEXT_START_TIMEOUT) as run:
@@ -117,7 +127,36 @@ def test_up_serves_recommendations_stops_on_ctrl_c_and_restarts_fast(
         assert "catalog: reused" in text
         assert "trained" not in text and "created" not in text
         assert _personal_recommendations(run.url) == first_items
+        _assert_private(state)
         _stop_with_ctrl_c(run, base)
+    _assert_private(state)
+
+
+def _assert_private(state: Path) -> None:
+    """Every folder under the state folder is 0700 and every file 0600 (databases, logs,
+    artifacts, the training CSV, state.json, secrets.env), and no log holds a secret."""
+    loose = []
+    for path in [state, *state.rglob("*")]:
+        if path.is_symlink() or not path.exists():  # e.g. a SQLite journal just removed
+            continue
+        expected = 0o700 if path.is_dir() else 0o600
+        if stat.S_IMODE(path.stat().st_mode) != expected:
+            loose.append(f"{path.relative_to(state)} {oct(stat.S_IMODE(path.stat().st_mode))}")
+    assert loose == []
+    names = {p.relative_to(state).as_posix() for p in state.rglob("*")}
+    assert {"engine.db", "logs/engine.log", "artifacts", "state.json", CSV_NAME} <= names
+    values = dict(
+        line.split("=", 1)
+        for line in (state / "secrets.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    logs = list((state / "logs").glob("*.log"))
+    assert {"engine.log", "registry.log"} <= {log.name for log in logs}
+    for log in logs:
+        text = log.read_text(errors="replace")
+        for name in ("ADMIN_PASSWORD", "SECRET_KEY", "API_TOKEN"):
+            assert values[name] not in text, f"{name} is written in {log.name}"
+        assert "development sign-in" not in text and "sign-in is disabled" not in text
 
 
 def test_busy_port_is_refused_before_anything_starts(

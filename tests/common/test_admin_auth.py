@@ -27,6 +27,7 @@ from services.common.admin_auth import (
     missing_settings,
     new_session,
 )
+from services.common.admin_sessions import MemorySessionStore, store_key
 
 STRONG_KEY = "k" * 40
 # Tests that are not about the production parameters use a cheap argon2 hash: the
@@ -132,15 +133,22 @@ def test_from_settings_bad_hash_is_a_problem() -> None:
     assert auth.problems == ["ADMIN_PASSWORD_HASH is not an argon2 hash"]
 
 
-def test_from_settings_development_logs_a_random_password_once(
+def test_from_settings_development_without_a_password_disables_sign_in_and_logs_no_secret(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="services.common.admin_auth"):
+    """No password is made up and logged (logs are kept on disk): one notice says which
+    setting opens sign-in, and no password signs in meanwhile."""
+    with caplog.at_level(logging.DEBUG):
         auth = AdminAuth.from_settings(settings(ENVIRONMENT="development"), service="svc")
-    lines = [r.getMessage() for r in caplog.records if "development sign-in" in r.getMessage()]
-    assert len(lines) == 1
-    password = lines[0].rsplit(" / ", 1)[1]
-    assert auth.credentials is not None and auth.credentials.verify("admin", password)
+    notes = [r.getMessage() for r in caplog.records if "sign-in is disabled" in r.getMessage()]
+    assert notes == [
+        "svc: no ADMIN_PASSWORD set: admin sign-in is disabled until ADMIN_PASSWORD or "
+        "ADMIN_PASSWORD_HASH is set"
+    ]
+    assert auth.problems == []
+    assert auth.credentials is not None
+    for guess in ("", "admin", "password", "development"):
+        assert not auth.credentials.verify("admin", guess)
     assert auth.cookies.secure is False
 
 
@@ -245,9 +253,9 @@ async def test_signed_in_admin_dependency() -> None:
         return {"user": admin.user}
 
     @app.get("/login")
-    async def login() -> PlainTextResponse:
+    async def login(request: Request) -> PlainTextResponse:
         response = PlainTextResponse("ok")
-        app.state.admin_auth.cookies.write(response, new_session("root"))
+        await app.state.admin_auth.sign_in(request, response, "root")
         return response
 
     @app.get("/anonymous")
@@ -265,3 +273,161 @@ async def test_signed_in_admin_dependency() -> None:
         await client.get("/login")
         response = await client.get("/private")
         assert response.status_code == 200 and response.json() == {"user": "root"}
+
+
+def _session_app(auth: AdminAuth) -> FastAPI:
+    """/login signs in as root, /logout signs out, /private needs a live session."""
+    app = FastAPI()
+    app.state.admin_auth = auth
+
+    async def to_sign_in(_: object, __: Exception) -> PlainTextResponse:
+        return PlainTextResponse("sign in", status_code=401)
+
+    app.add_exception_handler(SignInRequired, to_sign_in)  # type: ignore[arg-type]
+
+    @app.get("/private")
+    async def private(admin: SignedInAdmin) -> dict[str, str | None]:
+        return {"user": admin.user}
+
+    @app.get("/login")
+    async def login(request: Request) -> PlainTextResponse:
+        response = PlainTextResponse("ok")
+        await auth.sign_in(request, response, "root")
+        return response
+
+    @app.get("/logout")
+    async def logout(request: Request) -> PlainTextResponse:
+        response = PlainTextResponse("bye")
+        await auth.sign_out(request, response)
+        return response
+
+    return app
+
+
+def _auth() -> AdminAuth:
+    return AdminAuth.from_settings(
+        settings(
+            ADMIN_USERNAME="root", ADMIN_PASSWORD_HASH=CHEAP.hash("pw"), SECRET_KEY=STRONG_KEY
+        ),
+        service="svc",
+        secure=False,
+    )
+
+
+async def test_sign_out_revokes_every_copy_of_the_cookie() -> None:
+    auth = _auth()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_session_app(auth)), base_url="http://test"
+    ) as client:
+        await client.get("/login")
+        saved = client.cookies["svc_admin_session"]
+        assert (await client.get("/private")).status_code == 200
+        await client.get("/logout")
+        # The attack: a copy of the cookie taken before the sign-out, replayed after it.
+        replay = await client.get("/private", headers={"cookie": f"svc_admin_session={saved}"})
+        assert replay.status_code == 401
+    assert isinstance(auth.sessions, MemorySessionStore) and len(auth.sessions) == 0
+
+
+async def test_signing_in_again_ends_the_previous_session() -> None:
+    auth = _auth()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_session_app(auth)), base_url="http://test"
+    ) as client:
+        await client.get("/login")
+        first = client.cookies["svc_admin_session"]
+        await client.get("/login")
+        assert (await client.get("/private")).status_code == 200
+        replay = await client.get("/private", headers={"cookie": f"svc_admin_session={first}"})
+        assert replay.status_code == 401
+
+
+async def test_a_signed_cookie_the_store_never_saw_is_not_signed_in() -> None:
+    # Signed with the right key but never stored (as an old cookie without a session id, or
+    # one whose row was swept): the signature alone no longer signs anybody in.
+    auth = _auth()
+    app = _session_app(auth)
+    response = PlainTextResponse("")
+    auth.cookies.write(response, new_session("root"))
+    forged = response.headers["set-cookie"].split(";")[0]
+    legacy = PlainTextResponse("")
+    auth.cookies.write(legacy, AdminSession(csrf_token="tok", user="root"))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        assert (await client.get("/private", headers={"cookie": forged})).status_code == 401
+        old = legacy.headers["set-cookie"].split(";")[0]
+        assert (await client.get("/private", headers={"cookie": old})).status_code == 401
+
+
+async def test_sessions_expire_on_the_server_at_their_max_age() -> None:
+    now = [0.0]
+    store = MemorySessionStore(clock=lambda: now[0])
+    await store.add(store_key("sid"), user="root", max_age=60)
+    assert await store.user_of(store_key("sid")) == "root"
+    now[0] += 59
+    assert await store.user_of(store_key("sid")) == "root"
+    now[0] += 1
+    assert await store.user_of(store_key("sid")) is None
+    assert len(store) == 0
+
+
+async def test_memory_session_store_is_bounded_and_drops_the_oldest() -> None:
+    store = MemorySessionStore(max_sessions=3)
+    for n in range(5):
+        await store.add(f"k{n}", user="root", max_age=60)
+    assert len(store) == 3
+    assert await store.user_of("k0") is None and await store.user_of("k1") is None
+    assert await store.user_of("k4") == "root"
+    await store.revoke("k4")
+    assert await store.user_of("k4") is None
+
+
+def test_store_key_is_a_hash_not_the_session_id() -> None:
+    key = store_key("the-session-id")
+    assert len(key) == 64 and "the-session-id" not in key
+    assert key == store_key("the-session-id") != store_key("another-id")
+
+
+def test_a_new_address_per_try_buys_no_extra_guesses() -> None:
+    # X-Forwarded-For spoofing, replayed on the throttle: every failure from a fresh address.
+    now = [0.0]
+    throttle = LoginThrottle(
+        max_failures=5,
+        max_username_failures=20,
+        window_seconds=900,
+        lockout_seconds=900,
+        clock=lambda: now[0],
+    )
+    results = [throttle.failed(throttle.key("root", f"203.0.113.{n}")) for n in range(20)]
+    assert results == [False] * 19 + [True]
+    # Now every address is locked for the username, a new one and the admin's own alike.
+    for client in ("198.51.100.99", "127.0.0.1", "unknown"):
+        key = throttle.key("Root", client)
+        assert throttle.locked_for(key) == pytest.approx(900)
+        assert throttle.username_locked(key)
+    # Other usernames are untouched.
+    assert throttle.locked_for(throttle.key("someone", "203.0.113.1")) == 0
+    now[0] += 900
+    assert throttle.locked_for(throttle.key("root", "198.51.100.99")) == 0
+
+
+def test_success_does_not_refund_the_usernames_failures() -> None:
+    throttle = LoginThrottle(max_failures=5, max_username_failures=6, clock=lambda: 0.0)
+    for n in range(5):
+        throttle.failed(throttle.key("root", f"10.0.0.{n}"))
+    throttle.succeeded(throttle.key("root", "10.0.0.1"))
+    assert throttle.failed(throttle.key("root", "10.0.0.9")) is True
+    assert throttle.locked_for(throttle.key("root", "10.0.0.1")) > 0
+
+
+def test_throttle_tables_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admin_auth, "MAX_TRACKED", 50)
+    throttle = LoginThrottle(max_failures=2, max_username_failures=2, clock=lambda: 0.0)
+    for n in range(500):
+        for _ in range(2):
+            throttle.failed(throttle.key(f"user-{n}", "10.0.0.1"))
+    for table in (throttle._pairs, throttle._usernames):
+        assert len(table._failures) <= 50 and len(table._locked_until) <= 50
+    # The newest lockouts are the ones kept.
+    assert throttle.locked_for(throttle.key("user-499", "10.0.0.1")) > 0

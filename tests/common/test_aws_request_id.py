@@ -9,6 +9,7 @@ from botocore.awsrequest import AWSRequest
 
 from services.common.aws import AwsSettings, forward_request_id, open_clients
 from services.common.logging import request_id_var
+from tests.utils.credentials import ENGINE_ACCESS_KEY_ID, ENGINE_SECRET_ACCESS_KEY
 
 
 def _request() -> AWSRequest:
@@ -48,7 +49,12 @@ async def test_clients_from_open_clients_send_it() -> None:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
         async with AsyncExitStack() as stack:
-            aws = AwsSettings(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1)
+            aws = AwsSettings(
+                endpoint_url=f"http://127.0.0.1:{port}",
+                max_attempts=1,
+                access_key_id=ENGINE_ACCESS_KEY_ID,
+                secret_access_key=ENGINE_SECRET_ACCESS_KEY,
+            )
             client = (await open_clients(stack, aws, "personalize"))["personalize"]
             token = request_id_var.set("req-456")
             try:

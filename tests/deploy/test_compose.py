@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 
 from tests.utils.servers import ROOT
 
@@ -15,6 +16,8 @@ REQUIRED = {
     "ADMIN_PASSWORD": "admin-password-for-tests",
     "SECRET_KEY": "a-secret-key-of-enough-length",
     "API_TOKEN": "an-api-token-of-enough-length",
+    "ENGINE_ACCESS_KEY_ID": "VRAKCOMPOSETEST0001",
+    "ENGINE_SECRET_ACCESS_KEY": "an-engine-secret-of-enough-length",
 }
 SERVICES = {"postgres", "engine", "catalog", "registry", "recommender", "frontend", "nginx",
             "bootstrap"}
@@ -53,3 +56,13 @@ def test_fails_naming_each_missing_variable(missing: str) -> None:
     done = _compose("config", "-q", env=env)
     assert done.returncode != 0
     assert missing in done.stderr
+
+
+def test_every_engine_client_gets_the_key_pair() -> None:
+    """The engine verifies with the pair; the registry, recommender and bootstrap sign with it."""
+    rendered = yaml.safe_load(_compose("config", env=REQUIRED).stdout)
+    for name in ("engine", "registry", "recommender", "bootstrap"):
+        environment = rendered["services"][name]["environment"]
+        assert environment["ENGINE_ACCESS_KEY_ID"] == REQUIRED["ENGINE_ACCESS_KEY_ID"], name
+        assert environment["ENGINE_SECRET_ACCESS_KEY"] == REQUIRED["ENGINE_SECRET_ACCESS_KEY"]
+    assert "ENGINE_ALLOW_ANONYMOUS" not in rendered["services"]["engine"]["environment"]

@@ -33,9 +33,9 @@ def _template() -> dict:  # type: ignore[type-arg]
 def test_load_balancer_strips_the_same_prefixes_as_nginx() -> None:
     nginx_prefixes = set(re.findall(r"location (/api/[a-z]+/)", NGINX.read_text()))
     rules = {
-        name: res["Properties"]
-        for name, res in _template()["Resources"].items()
-        if res["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+        name: props
+        for name, props in _listener_rules().items()
+        if props["Actions"][0]["Type"] == "forward"
     }
     alb_prefixes = set()
     for props in rules.values():
@@ -60,3 +60,33 @@ def test_secrets_come_from_secrets_manager() -> None:
             assert not plain & {"DATABASE_URL", "ADMIN_PASSWORD", "SECRET_KEY", "API_TOKEN"}, name
             if container["Name"] != "bootstrap":
                 assert "HealthCheck" in container, name
+
+
+def _listener_rules() -> dict:  # type: ignore[type-arg]
+    return {
+        name: res["Properties"]
+        for name, res in _template()["Resources"].items()
+        if res["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+    }
+
+
+def test_load_balancer_keeps_operator_pages_off_like_nginx() -> None:
+    """/metrics, /docs, /redoc and /openapi.json, of the frontend and under /api/<name>/,
+    answer 404 before any forwarding rule (lower priority numbers are evaluated first)."""
+    rules = _listener_rules()
+    blocked = {
+        value
+        for props in rules.values()
+        if props["Actions"][0]["Type"] == "fixed-response"
+        for value in props["Conditions"][0]["PathPatternConfig"]["Values"]
+    }
+    pages = {"/metrics", "/docs*", "/redoc", "/openapi.json"}
+    assert blocked == pages | {"/api/*" + page for page in pages}
+    first_forward = min(
+        props["Priority"] for props in rules.values() if props["Actions"][0]["Type"] == "forward"
+    )
+    for props in rules.values():
+        if props["Actions"][0]["Type"] == "fixed-response":
+            assert props["Priority"] < first_forward
+            assert props["Actions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
+    assert "metrics|docs|redoc|openapi" in NGINX.read_text()

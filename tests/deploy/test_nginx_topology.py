@@ -3,6 +3,7 @@ from deploy/nginx's template) in front of the lab_stack services on PostgreSQL."
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import subprocess
 import time
@@ -141,3 +142,66 @@ def test_unknown_api_path_is_a_json_404(nginx_url: str) -> None:
     response = httpx.get(nginx_url + "/api/catalog/no-such-route", timeout=10)
     assert response.status_code == 404
     assert "detail" in response.json()
+
+
+def _raw_get(base_url: str, target: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    """GET `target` exactly as written (httpx would normalise escapes)."""
+    host, port = urlparse(base_url).netloc.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", target, headers=headers or {})
+        answer = connection.getresponse()
+        return httpx.Response(answer.status, headers=answer.getheaders(), content=answer.read())
+    finally:
+        connection.close()
+
+
+# The refusals of the frontend's proxy (tests/frontend/test_security.py), through nginx.
+
+
+def test_empty_segment_is_a_404(nginx_url: str) -> None:
+    response = _raw_get(nginx_url, "/api/catalog//stats")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "empty path segment ('//') in the API path"}
+
+
+def test_escaped_prefix_reaches_the_right_path(nginx_url: str) -> None:
+    plain = _raw_get(nginx_url, "/api/catalog/stats")
+    escaped = _raw_get(nginx_url, "/api/%63atalog/stats")
+    assert escaped.status_code == 200, escaped.text
+    assert escaped.json() == plain.json()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/metrics",
+        "/docs",
+        "/openapi.json",
+        "/api/catalog/metrics",
+        "/api/catalog/%6detrics",
+        "/api/registry/docs",
+        "/api/registry/docs/oauth2-redirect",
+        "/api/recommender/openapi.json",
+        "/api/recommender/redoc",
+        "/api/catalog/users/../metrics",
+    ],
+)
+def test_operator_pages_are_not_public(nginx_url: str, target: str) -> None:
+    response = _raw_get(nginx_url, target)
+    assert response.status_code == 404, (target, response.text)
+    assert response.json() == {"detail": "not served through this proxy"}
+
+
+def test_oversized_requests_are_refused(nginx_url: str) -> None:
+    huge_header = httpx.get(nginx_url + "/api/catalog/stats", headers={"X-Big": "a" * 20_000})
+    assert huge_header.status_code in (400, 431)
+    huge_body = httpx.post(nginx_url + "/api/registry/models", content=b"x" * (1024 * 1024 + 1))
+    assert huge_body.status_code == 413
+
+
+def test_forwarded_for_is_the_peer_only() -> None:
+    text = render({"NGINX_LISTEN": "80", "FRONTEND_ADDR": "f:1", "CATALOG_ADDR": "c:1",
+                   "REGISTRY_ADDR": "r:1", "RECOMMENDER_ADDR": "x:1"})
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
+    assert "$proxy_add_x_forwarded_for" not in text

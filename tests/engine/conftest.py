@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from tests.engine.helpers import Clients, boto_clients, create_group, deploy_many, train_many
+from tests.utils.credentials import engine_keys_env
 from tests.utils.servers import RunningServer, run_server
 
 ENGINE_APP = "services.engine.main:app"
@@ -26,6 +27,7 @@ def engine_env(
         "ENVIRONMENT": "test",
         "LOG_LEVEL": "WARNING",
         "ACCESS_LOG": "false",
+        **engine_keys_env(),
         **extra,
     }
     if s3_url:
@@ -39,10 +41,16 @@ def engine_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine(engine_root: Path, moto_server: str) -> Iterator[RunningServer]:
+def engine(
+    engine_root: Path, moto_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     """One engine for most tests; each test makes its own uniquely named resources."""
     env = engine_env(
-        f"sqlite:///{engine_root / 'engine.db'}", f"file://{engine_root / 'artifacts'}", moto_server
+        f"sqlite:///{engine_root / 'engine.db'}",
+        f"file://{engine_root / 'artifacts'}",
+        moto_server,
+        # Tests write their CSVs into their own tmp_path: every one is under the base temp.
+        IMPORT_ROOTS=str(tmp_path_factory.getbasetemp()),
     )
     with run_server(ENGINE_APP, env=env, log_dir=engine_root) as server:
         yield server

@@ -11,7 +11,12 @@ from tests.utils.servers import run_server
 
 def test_flow_on_backend(database_url: str, tmp_path: Path) -> None:
     # Short status steps: this test checks storage, not lifecycle timing.
-    env = engine_env(database_url, f"file://{tmp_path / 'art'}", STATUS_STEP_SECONDS="0.05")
+    env = engine_env(
+        database_url,
+        f"file://{tmp_path / 'art'}",
+        STATUS_STEP_SECONDS="0.05",
+        IMPORT_ROOTS=str(tmp_path),
+    )
     with run_server(ENGINE_APP, env=env, log_dir=tmp_path) as server:
         clients = boto_clients(server.url)
         p = clients.personalize

@@ -69,7 +69,9 @@ def test_campaigns_survive_restart(
         else f"file://{tmp_path / 'art'}"
     )
     # Steps of 0.2 s: long enough to kill the engine while the new version is still pending.
-    env = engine_env(f"sqlite:///{tmp_path / 'engine.db'}", artifacts, moto_server)
+    env = engine_env(
+        f"sqlite:///{tmp_path / 'engine.db'}", artifacts, moto_server, IMPORT_ROOTS=str(tmp_path)
+    )
     port = free_port()
     with run_server(ENGINE_APP, env=env, log_dir=tmp_path, port=port) as server:
         clients = boto_clients(server.url)

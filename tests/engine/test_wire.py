@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.engine.helpers import Clients, unique
+from tests.engine.helpers import Clients, signed_headers, unique
 from tests.utils.servers import RunningServer
 
 MISSING_GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/nope"
@@ -92,7 +92,7 @@ def test_duplicate_name(clients: Clients) -> None:
 
 
 def test_malformed_bodies_get_aws_errors_never_5xx(engine: RunningServer) -> None:
-    """Protocol edges botocore cannot produce: raw HTTP on purpose."""
+    """Protocol edges botocore cannot produce: raw HTTP on purpose, correctly signed."""
     cases = [
         (
             "/",
@@ -114,7 +114,8 @@ def test_malformed_bodies_get_aws_errors_never_5xx(engine: RunningServer) -> Non
         ("/nowhere", {}, b"{}", 404, "UnknownOperationException"),
     ]
     for path, headers, body, status, code in cases:
-        response = httpx.post(engine.url + path, headers=headers, content=body)
+        signed = signed_headers(engine.url + path, body=body, headers=headers)
+        response = httpx.post(engine.url + path, headers=signed, content=body)
         assert response.status_code == status, (path, response.text)
         assert response.json()["__type"] == code
         assert response.json()["message"]

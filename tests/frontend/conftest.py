@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from services.catalog.loader import load_movielens
+from tests.utils.credentials import engine_keys_env
 from tests.utils.servers import RunningServer, free_port, run_server
 from tests.utils.stack import Stack
 
@@ -44,6 +45,7 @@ def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
         "ENVIRONMENT": "test",
         "ROOT_PATH": "/api/registry",
         "PERSONALIZE_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        **engine_keys_env(),
         "SECRET_KEY": "a-test-secret-key-of-some-length",
         "API_TOKEN": API_TOKEN,
         **ADMIN,

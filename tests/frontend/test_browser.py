@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from playwright.async_api import Browser, Page, expect
 
+from tests.utils.credentials import boto_credentials
 from tests.utils.stack import Stack
 
 pytestmark = pytest.mark.browser
@@ -326,8 +327,7 @@ async def test_stopped_campaign_fails_only_its_row(
         "personalize",
         endpoint_url=stack.engine_url,
         region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
+        **boto_credentials(),
     )
     version = personalize.describe_campaign(
         campaignArn=stack.campaign_arns["aws-popularity-count"]

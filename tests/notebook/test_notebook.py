@@ -25,6 +25,12 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
+from tests.utils.credentials import (
+    ENGINE_ACCESS_KEY_ID,
+    ENGINE_SECRET_ACCESS_KEY,
+    boto_credentials,
+    engine_keys_env,
+)
 from tests.utils.servers import run_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,9 +67,13 @@ def engine_url(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> It
         "ARTIFACTS_URL": (tmp / "artifacts").as_uri(),
         "ENVIRONMENT": "test",
         "S3_ENDPOINT_URL": moto_server,
+        **engine_keys_env(),
+        # The engine's own S3 client (moto accepts any keys).
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",
+        # The notebook writes its CSV into the test's tmp_path, under the base temp.
+        "IMPORT_ROOTS": str(tmp_path_factory.getbasetemp()),
     }
     with run_server("services.engine.main:app", env=env, log_dir=tmp) as server:
         yield server.url
@@ -98,8 +108,9 @@ def lab_env(engine_url: str, movielens_dir: Path, work: Path, **extra: str) -> d
     env.update(
         AWS_ENDPOINT_URL=engine_url,
         AWS_DEFAULT_REGION="us-east-1",
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
+        # The engine's key pair, as the notebook README tells a user to set it.
+        AWS_ACCESS_KEY_ID=ENGINE_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY=ENGINE_SECRET_ACCESS_KEY,
         AWS_CONFIG_FILE=str(work / "no-aws-config"),
         AWS_SHARED_CREDENTIALS_FILE=str(work / "no-aws-credentials"),
         MOVIELENS_DIR=str(movielens_dir.resolve()),
@@ -203,8 +214,7 @@ def lab_names_left(engine_url: str, prefix: str) -> list[str]:
         "personalize",
         endpoint_url=engine_url,
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        **boto_credentials(),
         config=Config(retries={"max_attempts": 1}),
     )
     deadline = time.monotonic() + 20

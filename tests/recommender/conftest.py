@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from services.catalog.loader import load_movielens
+from tests.utils.credentials import engine_keys_env
 from tests.utils.stack import Stack
 
 PERSONAL = "Personal Recommendations"
@@ -43,6 +44,7 @@ def registry_env(tmp: Path, engine_url: str, api_token: str) -> dict[str, str]:
         "ENVIRONMENT": "test",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'registry.db'}",
         "PERSONALIZE_ENDPOINT_URL": engine_url,
+        **engine_keys_env(),
         "ADMIN_USERNAME": "admin",
         "ADMIN_PASSWORD": secrets.token_urlsafe(16),
         "SECRET_KEY": secrets.token_urlsafe(32),
@@ -58,6 +60,7 @@ def recommender_env(
         "CATALOG_URL": catalog_url,
         "REGISTRY_URL": registry_url,
         "PERSONALIZE_ENDPOINT_URL": engine_url,
+        **engine_keys_env(),
         **extra,
     }
 

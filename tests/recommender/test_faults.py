@@ -24,7 +24,7 @@ import boto3
 import httpx
 import pytest
 
-from services.common.aws import AwsSettings, client_kwargs
+from services.common.aws import client_kwargs
 from tests.recommender.conftest import (
     PERSONAL,
     POPULAR,
@@ -214,7 +214,7 @@ async def test_stopped_engine_fails_every_block_within_the_timeout(faults: Fault
 
 
 def _personalize(stack: Stack) -> Any:
-    return boto3.client("personalize", **client_kwargs(AwsSettings(endpoint_url=stack.engine_url)))
+    return boto3.client("personalize", **client_kwargs(stack.personalize_aws()))
 
 
 def _campaign_status(client: Any, arn: str) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tests.utils.credentials import boto_credentials, engine_keys_env
 from tests.utils.servers import run_server
 
 INTERACTIONS_SCHEMA = {
@@ -71,8 +72,7 @@ def personalize(url: str) -> Any:
         "personalize",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        **boto_credentials(),
         config=Config(retries={"max_attempts": 1}, read_timeout=30),
     )
 
@@ -147,6 +147,8 @@ def lab_engine(tmp: Path) -> Iterator[Engine]:
         # Each lifecycle step lasts this long: long enough to catch a campaign that is
         # not ACTIVE yet (test_campaign_checks), short enough to deploy quickly.
         "STATUS_STEP_SECONDS": str(STATUS_STEP_SECONDS),
+        "IMPORT_ROOTS": str(tmp.resolve()),  # the interactions CSV is written there
+        **engine_keys_env(),
     }
     (tmp / "artifacts").mkdir(exist_ok=True)
     with run_server("services.engine.main:app", env=env, log_dir=tmp, timeout=90) as server:

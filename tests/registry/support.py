@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.registry.config import Settings
 from services.registry.main import create_registry_app
+from tests.utils.credentials import engine_keys_env
 from tests.utils.servers import free_port
 
 ADMIN = "curator"
@@ -43,6 +45,7 @@ def build_settings(database_url: str, **overrides: Any) -> Settings:
         "SECRET_KEY": SECRET_KEY,
         "API_TOKEN": API_TOKEN,
         "PERSONALIZE_ENDPOINT_URL": closed_endpoint(),
+        **engine_keys_env(),
         # Fail fast when nothing listens; one attempt, so "down" answers quickly.
         "PERSONALIZE_CONNECT_TIMEOUT": 0.5,
         "PERSONALIZE_READ_TIMEOUT": 10.0,
@@ -54,12 +57,23 @@ def build_settings(database_url: str, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, *, root_path: str = "", client_ip: str = "127.0.0.1"
+    settings: Settings,
+    *,
+    root_path: str = "",
+    client_ip: str = "127.0.0.1",
+    forwarded_allow_ips: str | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The registry app with its lifespan, behind an httpx client (no sockets)."""
+    """The registry app with its lifespan, behind an httpx client (no sockets).
+
+    `forwarded_allow_ips` puts uvicorn's own proxy-headers middleware in front, as
+    `uvicorn --proxy-headers --forwarded-allow-ips ...` does (None: no middleware).
+    """
     app = create_registry_app(settings)
+    served: Any = app
+    if forwarded_allow_ips is not None:
+        served = ProxyHeadersMiddleware(app, trusted_hosts=forwarded_allow_ips)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, root_path=root_path, client=(client_ip, 40000))
+        transport = httpx.ASGITransport(app=served, root_path=root_path, client=(client_ip, 40000))
         async with httpx.AsyncClient(
             transport=transport, base_url="https://registry.test" + root_path
         ) as client:

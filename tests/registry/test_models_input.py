@@ -245,3 +245,18 @@ async def test_health_and_readiness(shared: httpx.AsyncClient) -> None:
     assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
     # Personalize is down in this app, yet reads answer: it is not a readiness dependency.
     assert (await shared.get("/models")).status_code == 200
+
+
+@pytest.mark.parametrize("order", ["١", "²", "1" * 5000, "1e3", "--1"])
+async def test_form_sort_order_takes_ascii_whole_numbers_only(sqlite_url: str, order: str) -> None:
+    async with running(build_settings(sqlite_url)) as client:
+        await sign_in(client)
+        token = csrf_of((await client.get("/admin/models/new")).text)
+        answer = await client.post(
+            "/admin/models/new",
+            data={"csrf_token": token, "name": "ordered", "type": "recommendations",
+                  "campaign_arn": "arn:aws:personalize:us-east-1:1:campaign/x",
+                  "sort_order": order},
+        )
+    assert answer.status_code == 422
+    assert 'id="sort_order-error">must be a whole number' in answer.text

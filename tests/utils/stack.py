@@ -16,7 +16,7 @@ import asyncio
 import concurrent.futures
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -28,6 +28,8 @@ from services.cli.progress import LogProgress
 from services.cli.secrets import Secrets, generate
 from services.cli.supervisor import Child, spawn, stop_all, wait_ready
 from services.cli.topology import Topology, app_path
+from services.common.aws import AwsSettings
+from tests.utils.credentials import ENGINE_ACCESS_KEY_ID, ENGINE_SECRET_ACCESS_KEY
 from tests.utils.databases import new_database_url
 from tests.utils.servers import ROOT, free_port
 
@@ -113,6 +115,15 @@ class Stack:
     def log(self, service: str) -> str:
         return self.children[service].log_path.read_text(errors="replace")
 
+    def personalize_aws(self, **options: Any) -> AwsSettings:
+        """Client settings that sign with this stack's engine key pair."""
+        return AwsSettings(
+            endpoint_url=self.engine_url,
+            access_key_id=self.secrets.engine_access_key_id,
+            secret_access_key=self.secrets.engine_secret_access_key,
+            **options,
+        )
+
 
 def _run(coro: Awaitable[T]) -> T:
     """Run `coro` on a fresh loop in a worker thread (callers may be inside a running loop)."""
@@ -140,13 +151,20 @@ async def _start(
         names.append("frontend")
     ports = {name: free_port() for name in names}
     databases = {name: await factory(name) for name in DATABASE_SERVICES}
-    secrets = generate()
+    # The tests' engine key pair, so helper processes started beside the stack (a second
+    # recommender, a registry of their own) can sign too; `videorecs up` generates its own.
+    secrets = replace(
+        generate(),
+        engine_access_key_id=ENGINE_ACCESS_KEY_ID,
+        engine_secret_access_key=ENGINE_SECRET_ACCESS_KEY,
+    )
     topology = Topology(
         urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
         database_urls=databases,
         artifacts_url=(tmp_dir / "artifacts").as_uri(),
         secrets=secrets,
         environment="test",
+        import_roots=(str(tmp_dir.resolve()),),  # _pipeline writes its CSV there
         extra=extra_env,
     )
     (tmp_dir / "artifacts").mkdir(parents=True, exist_ok=True)
@@ -189,6 +207,8 @@ async def _pipeline(
             movielens_dir=movielens_dir,
             work_dir=tmp_dir,
             personalize_endpoint_url=topology.urls["engine"],
+            engine_access_key_id=secrets.engine_access_key_id,
+            engine_secret_access_key=secrets.engine_secret_access_key,
             recipes=recipes,
             registry_url=topology.urls["registry"],
             api_token=secrets.api_token,

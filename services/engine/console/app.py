@@ -83,7 +83,10 @@ def create_console(parent: FastAPI, settings: Settings) -> FastAPI:
         secure=settings.SESSION_COOKIE_SECURE,
         max_failures=settings.LOGIN_MAX_FAILURES,
         lockout_seconds=settings.LOGIN_LOCKOUT_SECONDS,
+        max_username_failures=settings.LOGIN_MAX_FAILURES_PER_USERNAME,
     )
+    # Sessions stay in this process's memory (the default store): the engine runs as one
+    # process, and a restart signing everyone out is the safe direction.
     problems = console.state.admin_auth.problems
     if problems:
         logger.error("the console at %s refuses to serve: %s", MOUNT_PATH, "; ".join(problems))

@@ -37,14 +37,17 @@ def auth_of(request: Request) -> AdminAuth:
 def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
-    session = auth_of(request).session(request)
+    # The CSRF token is the cookie's; who is signed in only what `signed_in_admin`
+    # checked against the session store for this request.
+    session = auth_of(request).cookie(request)
+    admin = getattr(request.state, "admin_session", None)
     response = templates.TemplateResponse(
         request,
         template,
         {
             "base": base_path(request),
             "csrf_token": session.csrf_token if session else "",
-            "user": session.user if session else None,
+            "user": admin.user if admin else None,
             "errors": {},
             "values": {},
             **context,

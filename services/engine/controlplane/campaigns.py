@@ -29,6 +29,10 @@ from services.engine.wire.errors import AlreadyExists, InUse, InvalidInput
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
 
+# AWS sets no maximum; the column is a 32-bit INTEGER on PostgreSQL, so a larger value
+# would fail in the database (a 500) rather than here.
+MAX_TPS = 2**31 - 1
+
 
 def summary(row: Campaign) -> dict[str, Any]:
     return drop_none(
@@ -127,7 +131,7 @@ async def _active_version(session: Any, arn: str) -> SolutionVersion:
 async def create_campaign(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
     name = validate.name(body)
     version_arn = validate.required_arn(body, "solutionVersionArn")
-    tps = validate.integer(body, "minProvisionedTPS", default=1, low=1)
+    tps = validate.integer(body, "minProvisionedTPS", default=1, low=1, high=MAX_TPS)
     config = _check_config(body.get("campaignConfig"))
     validate.tags(body)
     arn = ctx.arns.campaign(name)
@@ -200,7 +204,9 @@ async def update_campaign(ctx: EngineContext, body: dict[str, Any]) -> dict[str,
             raise InUse(f"Campaign {arn} is already being updated.")
         version_arn = version_arn or row.solution_version_arn
         await _active_version(session, version_arn)
-        tps = validate.integer(body, "minProvisionedTPS", default=row.min_provisioned_tps, low=1)
+        tps = validate.integer(
+            body, "minProvisionedTPS", default=row.min_provisioned_tps, low=1, high=MAX_TPS
+        )
         config = (
             _check_config(config_given)
             if config_given is not None

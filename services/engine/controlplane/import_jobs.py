@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from services.engine import lifecycle
+from services.engine import import_roots, lifecycle
 from services.engine.controlplane.common import (
     drop_none,
     list_response,
@@ -48,6 +48,12 @@ async def create_dataset_import_job(ctx: EngineContext, body: dict[str, Any]) ->
     location = validate.required_string(
         source, "dataLocation", max_len=256, pattern=validate.DATA_LOCATION
     )
+    if location.startswith("file://"):
+        # Refused here, before anything is stored or read (services/engine/import_roots.py).
+        try:
+            import_roots.check(location, ctx.settings.IMPORT_ROOTS)
+        except import_roots.OutsideRoots as exc:
+            raise InvalidInput(str(exc)) from None
     role_arn = validate.role_arn(body)
     mode = validate.string(body, "importMode", enum=("FULL", "INCREMENTAL")) or "FULL"
     publish = validate.boolean(body, "publishAttributionMetricsToS3")

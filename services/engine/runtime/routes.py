@@ -41,6 +41,7 @@ def read_json(raw: bytes) -> dict[str, Any]:
         raise InvalidInput("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object.")
+    validate.check_depth(body)
     return body
 
 

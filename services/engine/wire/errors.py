@@ -17,6 +17,7 @@ retry them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import orjson
 from fastapi import FastAPI, Request
@@ -71,13 +72,19 @@ class UnknownOperation(PersonalizeError):
     code = "UnknownOperationException"
 
 
-def error_response(code: str, message: str, status_code: int, content_type: str) -> Response:
+def error_response(
+    code: str,
+    message: str,
+    status_code: int,
+    content_type: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     body = orjson.dumps({"__type": code, "message": message})
     return Response(
         body,
         status_code=status_code,
         media_type=content_type,
-        headers={"x-amzn-ErrorType": code},
+        headers={**(headers or {}), "x-amzn-ErrorType": code},
     )
 
 
@@ -92,9 +99,10 @@ async def _personalize_error(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 405:
+    if exc.status_code == 405:  # Starlette's exception carries the Allow header
         return error_response(
-            "UnknownOperationException", "Method not allowed.", 405, "application/json"
+            "UnknownOperationException", "Method not allowed.", 405, "application/json",
+            exc.headers,
         )
     if exc.status_code == 404:
         return error_response(
@@ -105,13 +113,27 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     )
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
+def render_refusal(status: int, message: str, headers: dict[str, str]) -> Response:
+    """A request refused before it reached the API (413 body, 431 headers), AWS-shaped."""
+    code = "RequestEntityTooLargeException" if status == 413 else "InvalidInputException"
+    return error_response(code, message, status, "application/json", headers)
+
+
+async def render_unexpected(request: Request, exc: Exception) -> Response:
+    """An unhandled exception as the AWS-shaped 500 (the log has the trace, the body none).
+
+    Given to create_app(unexpected=...), so the shared middleware answers it with the
+    request id and does not re-raise: a re-raised exception reaches uvicorn, which then
+    closes the connection, and a client's next pooled request on it fails with a reset.
+    """
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response("ServiceUnavailableException", "Internal error.", 500, "application/json")
 
 
+
 def install_aws_error_handlers(app: FastAPI) -> None:
-    """Every error the engine answers keeps the AWS shape, even the unexpected ones."""
+    """Every error the engine answers keeps the AWS shape, even the unexpected ones (the
+    `Exception` handler is Starlette's last resort, for an error after the middleware)."""
     app.add_exception_handler(PersonalizeError, _personalize_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, render_unexpected)

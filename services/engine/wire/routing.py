@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.engine.wire import validate
 from services.engine.wire.errors import (
     JSON_11,
     InvalidInput,
@@ -46,6 +47,7 @@ def control_plane_route(operations: dict[str, Handler]) -> Route:
                 raise InvalidInput("The request body is not valid JSON.") from None
             if not isinstance(body, dict):
                 raise InvalidInput("The request body must be a JSON object.")
+            validate.check_depth(body)
             result = await operation(request.app.state.engine, body)
         except PersonalizeError as exc:
             return render(exc, JSON_11)  # control plane: 400 for every error

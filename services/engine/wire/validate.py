@@ -18,10 +18,30 @@ DATA_LOCATION = re.compile(r"^(s3|http|https|file)://.+$")
 DATASET_TYPES = ("INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS")
 SUPPORTED_DATASET_TYPES = ("INTERACTIONS", "ITEMS", "USERS")
 DOMAINS = ("ECOMMERCE", "VIDEO_ON_DEMAND")
+# AWS's request shapes nest a few levels (campaignConfig.rankingInfluence is 3). A deeper
+# body is refused as it is read, before json.dumps or repr recurse through it and run out
+# of stack (a 500); orjson itself stops at 1,024 levels.
+MAX_DEPTH = 32
+
+
+def check_depth(body: Any) -> None:
+    """Refuse a parsed body whose arrays and objects nest deeper than MAX_DEPTH (no recursion)."""
+    pending: list[tuple[Any, int]] = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        children = value.values() if isinstance(value, dict) else value
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= MAX_DEPTH:
+                    raise InvalidInput(
+                        f"The request body nests deeper than {MAX_DEPTH} levels."
+                    )
+                pending.append((child, depth + 1))
 
 
 def _fail(field: str, value: Any, constraint: str) -> InvalidInput:
-    shown = value if not isinstance(value, str) or len(value) <= 100 else value[:100] + "..."
+    text = value if isinstance(value, str) else str(value)  # a list or map can be long too
+    shown = text if len(text) <= 100 else text[:100] + "..."
     return InvalidInput(
         f"1 validation error detected: Value '{shown}' at '{field}' failed to satisfy "
         f"constraint: {constraint}"

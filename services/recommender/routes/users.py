@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from services.common.errors import BadRequest
+from services.common.ids import parse_id, quoted
 from services.recommender import service
 from services.recommender.deps import DownstreamsDep
 from services.recommender.models import RankingPublic, RecommendationsPublic, SimilarPublic
@@ -31,13 +32,13 @@ def parse_model_ids(raw: str) -> list[int]:
         raise BadRequest("models: give at least one registry model id, e.g. models=1,2")
     if len(parts) > MAX_MODELS:
         raise BadRequest(f"models: at most {MAX_MODELS} model ids, got {len(parts)}")
-    try:
-        ids = [int(part) for part in parts]
-    except ValueError:
-        raise BadRequest(f"models: expected comma-separated model ids, got {raw!r}") from None
-    if any(model_id < 1 for model_id in ids):
-        raise BadRequest(f"models: model ids are positive integers, got {raw!r}")
-    return ids
+    ids = [parse_id(part, max_id=MAX_ID) for part in parts]
+    if any(model_id is None for model_id in ids):
+        raise BadRequest(
+            f"models: expected comma-separated model ids (positive integers up to {MAX_ID}), "
+            f"got {quoted(raw)}"
+        )
+    return [model_id for model_id in ids if model_id is not None]
 
 
 @router.get(

@@ -21,10 +21,12 @@ router = APIRouter(prefix="/admin", tags=["admin"], include_in_schema=False)
 BAD_CREDENTIALS = "Invalid username or password."
 
 
-def locked_message(seconds: float) -> str:
+def locked_message(seconds: float, *, every_address: bool = False) -> str:
     minutes = max(1, math.ceil(seconds / 60))
+    # A username lockout holds for every address, by design: see services/registry/README.md.
+    where = "" if every_address else " from your address"
     return (
-        "Too many failed sign-ins for this username from your address. "
+        f"Too many failed sign-ins for this username{where}. "
         f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
     )
 
@@ -52,6 +54,8 @@ async def login(
         return forbidden(request)
     username = str(form.get("username", ""))[:256]
     password = str(form.get("password", ""))[:1024]
+    # The peer, or what uvicorn took from X-Forwarded-For of a trusted proxy
+    # (--forwarded-allow-ips); the header itself is never read here.
     client = request.client.host if request.client else "unknown"
     throttle, credentials = auth.throttle, auth.credentials
     if credentials is None:  # never: the app refuses to start without them
@@ -70,27 +74,29 @@ async def login(
         )
 
     if left := throttle.locked_for(key):
-        return again(429, locked_message(left))
+        return again(429, locked_message(left, every_address=throttle.username_locked(key)))
     # argon2 takes ~0.1 s of CPU: keep it off the event loop.
     if not await asyncio.to_thread(credentials.verify, username, password):
         locked = throttle.failed(key)
         logger.warning("failed admin sign-in", extra={"client": client, "locked": locked})
         if locked:
-            return again(429, locked_message(throttle.lockout))
+            every_address = throttle.username_locked(key)
+            return again(429, locked_message(throttle.lockout, every_address=every_address))
         return again(401, BAD_CREDENTIALS)
     throttle.succeeded(key)
     logger.info("admin signed in", extra={"client": client})
     response = redirect(request, "/?done=signed-in")
-    auth.cookies.write(response, new_session(user=credentials.username), path=cookie_path(request))
+    await auth.sign_in(request, response, credentials.username, path=cookie_path(request))
     return response
 
 
 @router.post("/logout", summary="Sign out", operation_id="admin-logout")
 async def logout(request: Request, session: OptionalSessionDep, auth: AdminAuthDep) -> Response:
-    """End the session (the form carries the CSRF token, so no other site can sign us out)."""
+    """End the session on the server, so no copy of its cookie works any more (the form
+    carries the CSRF token, so no other site can sign us out)."""
     form = await request.form()
     if session is not None and not csrf_matches(session, form.get("csrf_token")):
         return forbidden(request)
     response = redirect(request, "/login")
-    auth.cookies.clear(response, path=cookie_path(request))
+    await auth.sign_out(request, response, path=cookie_path(request))
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,6 +26,8 @@ from services.registry.pages import DONE_MESSAGES, forbidden, redirect, render
 router = APIRouter(prefix="/admin", tags=["admin"], include_in_schema=False)
 
 FIELDS = ("name", "campaign_arn", "type", "sort_order")
+# A signed whole number in ASCII digits; the model's bounds check its size.
+SORT_ORDER_TEXT = re.compile(r"[+-]?[0-9]{1,12}")
 TYPE_LABELS = {
     ModelType.recommendations: "Recommendations",
     ModelType.ranking: "List re-ranking",
@@ -37,9 +40,12 @@ def _parse(form: FormData) -> ModelCreate | dict[str, str]:
     values: dict[str, Any] = {f: str(form.get(f, "")) for f in ("name", "campaign_arn", "type")}
     errors: dict[str, str] = {}
     raw_order = str(form.get("sort_order", "")).strip()
-    try:
-        values["sort_order"] = int(raw_order) if raw_order else 0
-    except ValueError:
+    # ASCII digits only: int() also takes '١' (Arabic-Indic one) and other Unicode digits.
+    if SORT_ORDER_TEXT.fullmatch(raw_order):
+        values["sort_order"] = int(raw_order)
+    elif not raw_order:
+        values["sort_order"] = 0
+    else:
         errors["sort_order"] = f"must be a whole number (got '{raw_order[:20]}')"
     try:
         parsed = ModelCreate.model_validate(values)

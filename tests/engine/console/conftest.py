@@ -26,6 +26,7 @@ from tests.engine.helpers import (
     unique,
     wait_for,
 )
+from tests.utils.credentials import engine_keys_env
 from tests.utils.servers import RunningServer, run_server
 
 ENGINE_APP = "services.engine.main:app"
@@ -91,6 +92,9 @@ def console_engine(
         "SECRET_KEY": secrets.token_urlsafe(48),
         "LOGIN_MAX_FAILURES": str(LOCKOUT_FAILURES),
         "LOGIN_LOCKOUT_SECONDS": "120",
+        # ml_group writes the ml-100k CSVs under the session's base temp.
+        "IMPORT_ROOTS": str(tmp_path_factory.getbasetemp()),
+        **engine_keys_env(),
     }
     with run_server(ENGINE_APP, env=env, log_dir=root) as server:
         yield server

@@ -1,5 +1,6 @@
-"""Console sign-in rules: redirect without a session, CSRF on every form, lockout, one
-answer for unknown users and wrong passwords, refusal without settings in production."""
+"""Console sign-in rules: redirect without a session, CSRF on every form, lockout (no
+forged X-Forwarded-For buys more guesses), sign-out that ends the session on the server,
+one answer for unknown users and wrong passwords, refusal without settings in production."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.engine.config import Settings
 from services.engine.console import create_console, mount_console
 from tests.engine.console.conftest import ADMIN_USERNAME, LOCKOUT_FAILURES
 from tests.engine.console.helpers import BAD_CREDENTIALS, csrf_of, sign_in
+from tests.utils.credentials import engine_keys_env
 from tests.utils.servers import RunningServer
 
 
@@ -134,6 +137,7 @@ def console_app(tmp_path: Path, **env: object) -> FastAPI:
     settings = Settings(
         DATABASE_URL=f"sqlite:///{tmp_path / 'e.db'}",
         ARTIFACTS_URL=f"file://{tmp_path}",
+        **engine_keys_env(),
         **env,  # type: ignore[arg-type]
     )
     parent = FastAPI()
@@ -190,9 +194,95 @@ def test_console_disabled_is_not_mounted(tmp_path: Path) -> None:
         DATABASE_URL=f"sqlite:///{tmp_path / 'e.db'}",
         ARTIFACTS_URL=f"file://{tmp_path}",
         CONSOLE_ENABLED=False,
+        **engine_keys_env(),  # type: ignore[arg-type]
     )
     app = FastAPI()
     mount_console(app, settings)
     assert "/console" not in [getattr(r, "path", None) for r in app.routes]
     mount_console(app, settings.model_copy(update={"CONSOLE_ENABLED": True, "ENVIRONMENT": "test"}))
     assert [getattr(r, "path", None) for r in app.routes][-1] == "/console"
+
+
+COOKIE = "engine_admin_session"
+
+
+def test_a_cookie_saved_before_sign_out_is_refused_after_it(
+    client: httpx.Client, admin_password: str
+) -> None:
+    sign_in(client, ADMIN_USERNAME, admin_password)
+    saved = {"cookie": f"{COOKIE}={client.cookies[COOKIE]}"}
+    home = client.get("/console/")
+    assert home.status_code == 200
+    token = csrf_of(home.text)
+    assert client.post("/console/sign-out", data={"csrf_token": token}).status_code == 303
+    # The replay: the cookie (and its CSRF token) copied before the sign-out.
+    with httpx.Client(base_url=str(client.base_url), timeout=30) as replay:
+        page = replay.get("/console/", headers=saved)
+        assert page.status_code == 303 and page.headers["location"] == "/console/sign-in"
+        write = replay.post(
+            "/console/groups/g1/filters",
+            headers=saved,
+            data={
+                "csrf_token": token,
+                "filter_name": "f",
+                "expression": 'EXCLUDE ItemID WHERE Items.GENRES IN ("Drama")',
+            },
+        )
+        assert write.status_code == 303 and write.headers["location"] == "/console/sign-in"
+        delete = replay.post(
+            "/console/delete",
+            headers=saved,
+            data={"csrf_token": token, "arn": "arn:aws:personalize:us-east-1:0:filter/f"},
+        )
+        assert delete.status_code == 303 and delete.headers["location"] == "/console/sign-in"
+
+
+def _locking_console(tmp_path: Path, **env: object) -> FastAPI:
+    return console_app(
+        tmp_path,
+        ENVIRONMENT="test",
+        ADMIN_USERNAME="root",
+        ADMIN_PASSWORD_HASH=CHEAP.hash("right"),
+        SECRET_KEY="s" * 40,
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_LOCKOUT_SECONDS=600,
+        **env,
+    )
+
+
+async def _attempt(c: httpx.AsyncClient, password: str, forwarded_for: str) -> httpx.Response:
+    token = csrf_of((await c.get("/console/sign-in")).text)
+    return await c.post(
+        "/console/sign-in",
+        data={"username": "root", "password": password, "csrf_token": token},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
+
+
+async def test_a_new_forwarded_for_per_try_buys_no_extra_guesses(tmp_path: Path) -> None:
+    # Behind a trusted proxy hop (uvicorn's middleware, as --forwarded-allow-ips sets it up)
+    # the address follows X-Forwarded-For; the username limit still ends the guessing.
+    app = ProxyHeadersMiddleware(
+        _locking_console(tmp_path, LOGIN_MAX_FAILURES_PER_USERNAME=20), trusted_hosts="127.0.0.1"
+    )
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        statuses = [(await _attempt(c, "wrong", f"203.0.113.{n}")).status_code for n in range(20)]
+        assert statuses == [401] * 20  # the console answers 429 from the next try on
+        locked = await _attempt(c, "right", "198.51.100.250")
+        assert locked.status_code == 429
+        assert "Try again in 10 minutes" in locked.text
+        assert (await c.get("/console/")).status_code == 303
+
+
+async def test_the_right_password_with_a_forged_forwarded_for_stays_locked_out(
+    tmp_path: Path,
+) -> None:
+    # From a peer that is not a trusted proxy, X-Forwarded-For is not read at all.
+    app = ProxyHeadersMiddleware(_locking_console(tmp_path), trusted_hosts="127.0.0.1")
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        for n in range(5):
+            assert (await _attempt(c, "wrong", f"10.0.0.{n}")).status_code == 401
+        locked = await _attempt(c, "right", "10.9.9.9")
+        assert locked.status_code == 429

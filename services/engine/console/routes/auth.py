@@ -17,11 +17,11 @@ router = APIRouter(tags=["console"])
 BAD_CREDENTIALS = "Invalid username or password."
 
 
-def _sign_in_page(
+async def _sign_in_page(
     request: Request, *, error: str = "", next_path: str = "", status: int = 200
 ) -> HTMLResponse:
     auth = auth_of(request)
-    session = auth.session(request)
+    session = await auth.session(request)
     fresh = session is None
     if session is None:
         session = new_session()  # anonymous: only carries the sign-in form's CSRF token
@@ -39,26 +39,29 @@ def _sign_in_page(
 @router.get("/sign-in", summary="Sign-in form", operation_id="console-sign-in-form")
 async def sign_in_form(request: Request, next: str = "") -> HTMLResponse:
     """The sign-in form."""
-    return _sign_in_page(request, next_path=safe_next(request, next) if next else "")
+    return await _sign_in_page(request, next_path=safe_next(request, next) if next else "")
 
 
 @router.post("/sign-in", summary="Sign in", operation_id="console-sign-in", response_model=None)
 async def sign_in(request: Request) -> Response:
-    """Check the credentials; lock a username+client out after repeated failures."""
+    """Check the credentials; lock a username+client out after repeated failures, and the
+    username from every client after more."""
     auth = auth_of(request)
     form = await request.form()
-    if not csrf_matches(auth.session(request), form.get("csrf_token")):
+    if not csrf_matches(await auth.session(request), form.get("csrf_token")):
         raise HTTPException(status_code=403, detail="Invalid or missing CSRF token.")
     username = str(form.get("username") or "")
     password = str(form.get("password") or "")
     next_path = str(form.get("next") or "")
+    # The peer, or what uvicorn took from X-Forwarded-For of a trusted proxy
+    # (--forwarded-allow-ips); the header itself is never read here.
     client = request.client.host if request.client else "unknown"
     key = auth.throttle.key(username, client)
     locked = auth.throttle.locked_for(key)
     if locked:
         minutes = math.ceil(locked / 60)
         unit = "minute" if minutes == 1 else "minutes"
-        return _sign_in_page(
+        return await _sign_in_page(
             request,
             error=f"Too many failed sign-ins. Try again in {minutes} {unit}.",
             next_path=next_path,
@@ -68,18 +71,18 @@ async def sign_in(request: Request) -> Response:
     # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
     if not await asyncio.to_thread(auth.credentials.verify, username, password):
         auth.throttle.failed(key)
-        return _sign_in_page(request, error=BAD_CREDENTIALS, next_path=next_path, status=401)
+        return await _sign_in_page(request, error=BAD_CREDENTIALS, next_path=next_path, status=401)
     auth.throttle.succeeded(key)
     response = redirect(request, "")
     response.headers["location"] = safe_next(request, next_path)
     # A new session (and CSRF token) on sign-in: a planted cookie is worth nothing.
-    auth.cookies.write(response, new_session(username), path=base_path(request) or "/")
+    await auth.sign_in(request, response, username, path=base_path(request) or "/")
     return response
 
 
 @router.post("/sign-out", summary="Sign out", operation_id="console-sign-out")
 async def sign_out(request: Request, _admin: Admin, _form: CheckedForm) -> Response:
-    """End the session."""
+    """End the session on the server too, so no saved copy of the cookie works after."""
     response = redirect(request, "/sign-in")
-    auth_of(request).cookies.clear(response, path=base_path(request) or "/")
+    await auth_of(request).sign_out(request, response, path=base_path(request) or "/")
     return response

@@ -1,0 +1,82 @@
+"""The engine's authentication: every API request is SigV4-signed by a known key pair.
+
+A pure ASGI middleware in front of the control plane, runtime and events APIs (the same
+app serves all three). It reads the body once, verifies the signature
+(`services.engine.wire.sigv4`) and hands the app the body it read. The console
+(`/console`, its own admin sign-in) and the health and metrics endpoints (probes and
+Prometheus, which reach services directly, never through the public proxy) are outside it.
+
+Refusals come in the shape of the API that was called: 400 with
+`application/x-amz-json-1.1` on the awsJson control plane (`POST /`), 403 with JSON on
+the restJson runtime and events APIs, as AWS answers each.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.engine.wire.errors import JSON_11, error_response
+from services.engine.wire.sigv4 import AuthError, SignedRequest, SigV4Verifier
+
+logger = logging.getLogger(__name__)
+
+# Served without a signature: probes, Prometheus and the console (its own sign-in).
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/console"})
+OPEN_PREFIX = "/console/"
+
+
+class SigV4Middleware:
+    """Refuses every API request that is not signed by one of `keys`."""
+
+    def __init__(self, app: ASGIApp, *, keys: Mapping[str, str], region: str) -> None:
+        self.app = app
+        self.verifier = SigV4Verifier(keys=dict(keys), region=region)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left before sending it all
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            self.verifier.verify(
+                SignedRequest(
+                    method=scope["method"],
+                    raw_path=scope.get("raw_path") or path.encode(),
+                    query_string=scope.get("query_string", b""),
+                    headers=scope["headers"],
+                    body=body,
+                )
+            )
+        except AuthError as exc:
+            control_plane = path == "/"
+            response = error_response(
+                exc.code,
+                exc.message,
+                400 if control_plane else 403,
+                JSON_11 if control_plane else "application/json",
+            )
+            await response(scope, receive, send)
+            return
+
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
