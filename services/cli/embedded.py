@@ -32,6 +32,8 @@ from services.cli.topology import Topology, app_path
 
 # What the last run made that the next one needs before the pipeline has run.
 STATE_FILE = "state.json"
+# Where the pipeline writes the training CSV: the engine's only import root.
+IMPORTS_DIR = "imports"
 
 
 @dataclass
@@ -102,7 +104,9 @@ class EmbeddedApp:
             },
             artifacts_url=(state / "artifacts").as_uri(),
             secrets=self.secrets,
-            import_roots=(str(state),),  # the pipeline writes its training CSV here
+            # Only the pipeline's own folder: the engine may read its training CSV, never
+            # secrets.env, the databases or the logs beside it.
+            import_roots=(str(state / IMPORTS_DIR),),
         )
 
     def _spawn(self, name: str) -> Child:
@@ -124,6 +128,7 @@ class EmbeddedApp:
 
     async def start(self, progress: PipelineProgress) -> PipelineResult:
         (self.state / "artifacts").mkdir(parents=True, exist_ok=True)
+        (self.state / IMPORTS_DIR).mkdir(exist_ok=True)
         # A previous run left the filter's ARN: start the recommender with the rest.
         self.topology.exclude_filter_arn = self._remembered_filter()
         names = ["engine", "catalog", "registry", "frontend"]
@@ -141,7 +146,7 @@ class EmbeddedApp:
             run_pipeline(
                 PipelineConfig(
                     movielens_dir=self.config.movielens_dir,
-                    work_dir=self.state,
+                    work_dir=self.state / IMPORTS_DIR,
                     personalize_endpoint_url=self.topology.urls["engine"],
                     recipes=self.config.recipes,
                     registry_url=self.topology.urls["registry"],

@@ -69,7 +69,7 @@ subprocess.run([sys.executable, "-c", child], cwd=root, check=True)
     assert _mode(tmp_path / "child" / "f.db") == 0o600
 
 
-def test_the_engine_gets_the_console_secrets_and_the_state_folder_as_import_root(
+def test_the_engine_gets_the_console_secrets_and_the_imports_folder_as_import_root(
     tmp_path: Path,
 ) -> None:
     state = tmp_path / ".data"
@@ -84,7 +84,8 @@ def test_the_engine_gets_the_console_secrets_and_the_state_folder_as_import_root
     assert env["ADMIN_USERNAME"] == app.secrets.admin_username
     assert env["ADMIN_PASSWORD"] == app.secrets.admin_password
     assert env["SECRET_KEY"] == app.secrets.secret_key
-    # The pipeline writes its training CSV into the state folder: the one import root.
-    assert json.loads(env["IMPORT_ROOTS"]) == [str(state.resolve())]
+    # The pipeline writes its training CSV into imports/: the one import root, so an
+    # engine key holder cannot have the engine read secrets.env, the databases or logs.
+    assert json.loads(env["IMPORT_ROOTS"]) == [str(state.resolve() / "imports")]
     # Other services get nothing new from this.
     assert "IMPORT_ROOTS" not in app.topology.env("catalog")

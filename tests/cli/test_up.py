@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 
@@ -111,6 +112,7 @@ def test_up_serves_recommendations_stops_on_ctrl_c_and_restarts_fast(
         assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
         assert str(secrets) in run.text()
         _assert_private(tmp_path / ".data")
+        _assert_engine_reads_only_the_imports_folder(tmp_path / ".data", base + 4)
         _stop_with_ctrl_c(run, base)
     _assert_private(tmp_path / ".data")
 
@@ -132,6 +134,29 @@ def test_up_serves_recommendations_stops_on_ctrl_c_and_restarts_fast(
     _assert_private(state)
 
 
+def _assert_engine_reads_only_the_imports_folder(state: Path, engine_port: int) -> None:
+    """The engine signs with secrets.env's pair and refuses to import secrets.env itself
+    (or anything else in the state folder but the pipeline's imports/)."""
+    values = dict(
+        line.split("=", 1)
+        for line in (state / "secrets.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    personalize = boto3.client(
+        "personalize", endpoint_url=f"http://127.0.0.1:{engine_port}", region_name="us-east-1",
+        aws_access_key_id=values["ENGINE_ACCESS_KEY_ID"],
+        aws_secret_access_key=values["ENGINE_SECRET_ACCESS_KEY"],
+    )
+    dataset = personalize.list_datasets()["datasets"][0]["datasetArn"]
+    for leaked in ("secrets.env", "engine.db", "logs/engine.log"):
+        with pytest.raises(personalize.exceptions.InvalidInputException, match="import roots"):
+            personalize.create_dataset_import_job(
+                jobName=f"leak-{leaked.replace('/', '-').replace('.', '-')}",
+                datasetArn=dataset, roleArn="arn:aws:iam::000000000000:role/x",
+                dataSource={"dataLocation": (state / leaked).as_uri()},
+            )
+
+
 def _assert_private(state: Path) -> None:
     """Every folder under the state folder is 0700 and every file 0600 (databases, logs,
     artifacts, the training CSV, state.json, secrets.env), and no log holds a secret."""
@@ -144,7 +169,8 @@ def _assert_private(state: Path) -> None:
             loose.append(f"{path.relative_to(state)} {oct(stat.S_IMODE(path.stat().st_mode))}")
     assert loose == []
     names = {p.relative_to(state).as_posix() for p in state.rglob("*")}
-    assert {"engine.db", "logs/engine.log", "artifacts", "state.json", CSV_NAME} <= names
+    expected = {"engine.db", "logs/engine.log", "artifacts", "state.json", f"imports/{CSV_NAME}"}
+    assert expected <= names
     values = dict(
         line.split("=", 1)
         for line in (state / "secrets.env").read_text().splitlines()
@@ -154,7 +180,7 @@ def _assert_private(state: Path) -> None:
     assert {"engine.log", "registry.log"} <= {log.name for log in logs}
     for log in logs:
         text = log.read_text(errors="replace")
-        for name in ("ADMIN_PASSWORD", "SECRET_KEY", "API_TOKEN"):
+        for name in ("ADMIN_PASSWORD", "SECRET_KEY", "API_TOKEN", "ENGINE_SECRET_ACCESS_KEY"):
             assert values[name] not in text, f"{name} is written in {log.name}"
         assert "development sign-in" not in text and "sign-in is disabled" not in text
 
