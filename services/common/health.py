@@ -53,9 +53,16 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
         summary="Prometheus metrics",
         operation_id="health-metrics",
         response_class=PlainTextResponse,  # declared as text/plain, which it is
+        responses={404: {"description": "asked through a reverse proxy"}},
     )
     async def metrics(request: Request) -> Response:
-        """Request counts and latencies in the Prometheus text format."""
+        """Request counts and latencies in the Prometheus text format, for a scraper that
+        asks the service directly. Through a reverse proxy (nginx, the load balancer, the
+        frontend: each adds X-Forwarded-For) it is a 404 even when an escaped path such as
+        `/%6detrics` slipped past the proxy's own rule (the ALB matches paths as sent). A
+        client can add the header, never remove it, so it only ever refuses more."""
+        if "x-forwarded-for" in request.headers:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
         return Response(
             generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )

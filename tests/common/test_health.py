@@ -94,3 +94,22 @@ async def test_metrics_count_requests(tmp_path: Path) -> None:
     assert 'http_requests_total{method="GET",route="/items/{item_id}",status="422"} 1.0' in text
     assert 'http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
     assert 'http_request_duration_seconds_count{method="GET",route="/items/{item_id}"} 4.0' in text
+
+
+async def test_metrics_through_a_reverse_proxy_are_a_404(tmp_path: Path) -> None:
+    """Escaped paths can slip past a load balancer's path rule (`/%6detrics`); every proxy
+    adds X-Forwarded-For, so the service refuses such requests itself."""
+    app = make_app(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://h") as client:
+            proxied = [
+                await client.get(path, headers={"X-Forwarded-For": "203.0.113.9"})
+                for path in ("/metrics", "/%6detrics")
+            ]
+            direct = [await client.get(path) for path in ("/metrics", "/%6detrics")]
+    for answer in proxied:
+        assert answer.status_code == 404
+        assert "http_requests_total" not in answer.text
+    for answer in direct:  # the escaped path does reach the route
+        assert answer.status_code == 200 and "http_requests_total" in answer.text

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+import pytest
+
 from services.registry.routes.admin_auth import BAD_CREDENTIALS
 from tests.registry.support import (
     ADMIN,
@@ -13,6 +16,7 @@ from tests.registry.support import (
     running,
     sign_in,
 )
+from tests.utils.password_checks import count_password_checks
 
 
 async def test_pages_redirect_to_sign_in_without_a_session(sqlite_url: str) -> None:
@@ -146,6 +150,63 @@ async def test_lockout_ends_after_its_time(sqlite_url: str) -> None:
         assert (await sign_in(client)).status_code == 429
         await asyncio.sleep(0.35)
         assert (await sign_in(client)).status_code == 303
+
+
+async def _burst(client: httpx.AsyncClient, count: int, *, spread: bool = False) -> list[int]:
+    """`count` wrong sign-ins sent at once (one CSRF token); `spread`: each from its own
+    address, through the trusted proxy's X-Forwarded-For."""
+    token = csrf_of((await client.get("/admin/login")).text)
+
+    async def attempt(n: int) -> int:
+        headers = {"X-Forwarded-For": f"203.0.113.{n}"} if spread else {}
+        answer = await client.post(
+            "/admin/login",
+            data={"csrf_token": token, "username": ADMIN, "password": f"guess-{n}"},
+            headers=headers,
+        )
+        return answer.status_code
+
+    return list(await asyncio.gather(*(attempt(n) for n in range(count))))
+
+
+async def test_guesses_sent_at_once_are_checked_only_up_to_the_limit(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The attack: 40 wrong passwords at once from one address. Each used to pass the
+    # lockout check while the others were still in argon2, so all 40 were tried.
+    checked = count_password_checks(monkeypatch)
+    async with running(build_settings(sqlite_url, LOGIN_MAX_FAILURES=5)) as client:
+        statuses = await _burst(client, 40)
+        assert len(checked) == 5
+        # The fifth failure answers 429 itself (it locked the pair), the rest were refused.
+        assert statuses.count(401) == 4 and statuses.count(429) == 36
+        locked = await sign_in(client)
+        assert locked.status_code == 429
+        assert "Too many failed sign-ins for this username from your address" in locked.text
+    assert len(checked) == 5  # the right password was not checked either
+
+
+async def test_guesses_sent_at_once_from_many_addresses_stop_at_the_username_limit(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = count_password_checks(monkeypatch)
+    settings = build_settings(sqlite_url, LOGIN_MAX_FAILURES=5, LOGIN_MAX_FAILURES_PER_USERNAME=20)
+    async with running(settings, forwarded_allow_ips="127.0.0.1") as client:
+        statuses = await _burst(client, 40, spread=True)
+        assert len(checked) == 20
+        assert statuses.count(401) == 19 and statuses.count(429) == 21
+        locked = await client.post(
+            "/admin/login",
+            data={
+                "csrf_token": csrf_of((await client.get("/admin/login")).text),
+                "username": ADMIN,
+                "password": PASSWORD,
+            },
+            headers={"X-Forwarded-For": "198.51.100.250"},
+        )
+        assert locked.status_code == 429
+        assert "Too many failed sign-ins for this username. Try again" in locked.text
+    assert len(checked) == 20
 
 
 async def test_links_follow_the_path_prefix(sqlite_url: str) -> None:

@@ -4,6 +4,7 @@ one answer for unknown users and wrong passwords, refusal without settings in pr
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from services.engine.console import create_console, mount_console
 from tests.engine.console.conftest import ADMIN_USERNAME, LOCKOUT_FAILURES
 from tests.engine.console.helpers import BAD_CREDENTIALS, csrf_of, sign_in
 from tests.utils.credentials import engine_keys_env
+from tests.utils.password_checks import count_password_checks
 from tests.utils.servers import RunningServer
 
 
@@ -72,6 +74,28 @@ def test_sign_in_returns_to_next(client: httpx.Client, admin_password: str) -> N
         },
     )
     assert response.headers["location"] == "/console/"
+
+
+def test_a_newline_after_next_sends_home_instead_of_dropping_the_connection(
+    client: httpx.Client, admin_password: str
+) -> None:
+    # The attack: `$` also matches before a final newline, so this `next` passed the local
+    # path check, went into the Location header, and uvicorn dropped the connection (500).
+    for target in ("/console/x\n", "/console/groups/g1\n"):
+        form = client.get("/console/sign-in", params={"next": target})
+        assert form.status_code == 200
+        response = client.post(
+            "/console/sign-in",
+            data={
+                "username": ADMIN_USERNAME,
+                "password": admin_password,
+                "csrf_token": csrf_of(form.text),
+                "next": target,
+            },
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/console/"
+        assert client.get("/console/").status_code == 200
 
 
 def test_same_answer_for_unknown_user_and_wrong_password(
@@ -286,3 +310,54 @@ async def test_the_right_password_with_a_forged_forwarded_for_stays_locked_out(
             assert (await _attempt(c, "wrong", f"10.0.0.{n}")).status_code == 401
         locked = await _attempt(c, "right", "10.9.9.9")
         assert locked.status_code == 429
+
+
+async def _burst(c: httpx.AsyncClient, count: int, *, spread: bool = False) -> list[int]:
+    """`count` wrong sign-ins sent at once (one CSRF token); `spread`: each from its own
+    address, through the trusted proxy's X-Forwarded-For."""
+    token = csrf_of((await c.get("/console/sign-in")).text)
+
+    async def attempt(n: int) -> int:
+        answer = await c.post(
+            "/console/sign-in",
+            data={"username": "root", "password": f"guess-{n}", "csrf_token": token},
+            headers={"X-Forwarded-For": f"203.0.113.{n}"} if spread else {},
+        )
+        return answer.status_code
+
+    return list(await asyncio.gather(*(attempt(n) for n in range(count))))
+
+
+async def test_guesses_sent_at_once_are_checked_only_up_to_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The attack: 40 wrong passwords at once from one address. Each used to pass the
+    # lockout check while the others were still in argon2, so all 40 were tried.
+    checked = count_password_checks(monkeypatch)
+    app = _locking_console(tmp_path)  # 5 failures per username and address
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        statuses = await _burst(c, 40)
+        assert len(checked) == 5
+        assert statuses.count(401) == 5 and statuses.count(429) == 35
+        locked = await _attempt(c, "right", "127.0.0.1")
+        assert locked.status_code == 429
+        assert "Try again in 10 minutes" in locked.text
+        assert (await c.get("/console/")).status_code == 303
+    assert len(checked) == 5  # the right password was not checked either
+
+
+async def test_guesses_sent_at_once_from_many_addresses_stop_at_the_username_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = count_password_checks(monkeypatch)
+    app = ProxyHeadersMiddleware(
+        _locking_console(tmp_path, LOGIN_MAX_FAILURES_PER_USERNAME=20), trusted_hosts="127.0.0.1"
+    )
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        statuses = await _burst(c, 40, spread=True)
+        assert len(checked) == 20
+        assert statuses.count(401) == 20 and statuses.count(429) == 20
+        locked = await _attempt(c, "right", "198.51.100.250")
+        assert locked.status_code == 429
+    assert len(checked) == 20
