@@ -15,7 +15,9 @@ The generic part of the admin rules every service with admin pages follows:
 - repeated failures lock a username+client pair out for a while, and more failures lock
   the username out from every client (in process memory). The client is the address
   uvicorn took from trusted proxies only (`--forwarded-allow-ips`), and since the username
-  lock ignores it, no forged address buys more guesses.
+  lock ignores it, no forged address buys more guesses. Attempts still being checked
+  count against the limits too, so guesses sent all at once get no more checks than
+  guesses sent one by one (`AdminAuth.check_password`).
 
 A service builds one `AdminAuth` with `AdminAuth.from_settings(...)`, keeps it on
 `app.state.admin_auth`, and guards pages with `SignedInAdmin` (raises `SignInRequired`,
@@ -24,6 +26,7 @@ which the service turns into a redirect to its sign-in page).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
@@ -54,7 +57,9 @@ __all__ = [
     "AdminCredentials",
     "AdminSession",
     "LoginThrottle",
+    "Lockout",
     "SessionCookies",
+    "SignInCheck",
     "SignInRequired",
     "SignedInAdmin",
     "csrf_matches",
@@ -240,7 +245,8 @@ class _Lockouts:
     Both tables are bounded by `MAX_TRACKED`: past it the key that failed least recently
     (or the lock that ends soonest) is dropped. Flushing a lock out that way takes
     `MAX_TRACKED` fresh lockouts, each of them `limit` argon2 verifications, within the
-    lockout time.
+    lockout time. Attempts in flight (`start`ed, not yet `end`ed) are only as many as the
+    requests being checked right now, so that table needs no bound of its own.
     """
 
     def __init__(self, *, limit: int, window: float, lockout: float, clock: Callable[[], float]):
@@ -251,6 +257,7 @@ class _Lockouts:
         self._failures: dict[object, deque[float]] = {}
         # Insertion order is expiry order: every lock lasts `lockout`.
         self._locked_until: dict[object, float] = {}
+        self._in_flight: dict[object, int] = {}
 
     def locked_for(self, key: object) -> float:
         until = self._locked_until.get(key)
@@ -282,6 +289,32 @@ class _Lockouts:
 
     def reset(self, key: object) -> None:
         self._failures.pop(key, None)
+
+    def full(self, key: object) -> bool:
+        """Whether the failures within the window and the attempts in flight together
+        reach the limit: one more attempt could then fail past it."""
+        cutoff = self._clock() - self.window
+        recent = sum(1 for at in self._failures.get(key, ()) if at > cutoff)
+        return recent + self._in_flight.get(key, 0) >= self.limit
+
+    def start(self, key: object) -> None:
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+
+    def end(self, key: object) -> None:
+        left = self._in_flight.get(key, 0) - 1
+        if left > 0:
+            self._in_flight[key] = left
+        else:
+            self._in_flight.pop(key, None)
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """A sign-in refused for `seconds`. `every_client`: the username's lockout, which holds
+    for every client, rather than just this username+client pair's."""
+
+    seconds: float
+    every_client: bool
 
 
 class LoginThrottle:
@@ -337,6 +370,47 @@ class LoginThrottle:
         """Forget the pair's failures. The username's stay: the right password from one
         place must not hand back the guesses someone else spent from another."""
         self._pairs.reset(key)
+
+    def begin(self, key: tuple[str, str]) -> Lockout | None:
+        """Reserve one attempt for `key` (None), or refuse it (the lockout to report).
+
+        Checking `locked_for` and counting the failure only after the password check let
+        every request sent at once pass before the first failure was counted. So attempts
+        in flight count like failures: once they and the failures reach either limit, more
+        are refused until they end. Act on the answer with no await in between, and end
+        every reserved attempt with `finish` (`AdminAuth.check_password` does both).
+        """
+        if left := self.locked_for(key):
+            return Lockout(left, every_client=self.username_locked(key))
+        username_full = self._usernames.full(key[0])
+        if username_full or self._pairs.full(key):
+            # Not locked yet, but it will be if the attempts in flight all fail: report
+            # the lockout they would start (a lucky right password ends it sooner).
+            return Lockout(self.lockout, every_client=username_full)
+        self._pairs.start(key)
+        self._usernames.start(key[0])
+        return None
+
+    def finish(self, key: tuple[str, str], *, success: bool) -> bool:
+        """End an attempt `begin` reserved: a failure is counted (`failed`: True when it
+        locked the pair or the username out); a success forgets what `succeeded` forgets."""
+        self._pairs.end(key)
+        self._usernames.end(key[0])
+        if success:
+            self.succeeded(key)
+            return False
+        return self.failed(key)
+
+
+@dataclass(frozen=True)
+class SignInCheck:
+    """What `AdminAuth.check_password` found. `checked` is False when a lockout refused the
+    attempt before its password was looked at; `lockout` is the lockout in force after a
+    failed attempt (None while the client may try again)."""
+
+    checked: bool
+    signed_in: bool
+    lockout: Lockout | None
 
 
 @dataclass
@@ -412,6 +486,28 @@ class AdminAuth:
             max_username_failures=max_username_failures,
         )
         return cls(credentials, cookies, throttle, problems)
+
+    async def check_password(self, username: str, password: str, client: str) -> SignInCheck:
+        """Check a sign-in against the credentials under the lockouts: the one way every
+        service's sign-in route checks a password, so no route can skip the reservation
+        or leave it unfinished."""
+        if self.credentials is None:  # services refuse to serve sign-in without them
+            raise RuntimeError("admin sign-in is not configured")
+        key = self.throttle.key(username, client)
+        if refused := self.throttle.begin(key):
+            return SignInCheck(checked=False, signed_in=False, lockout=refused)
+        signed_in = False
+        try:
+            # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
+            signed_in = await asyncio.to_thread(self.credentials.verify, username, password)
+        finally:
+            # Also when the check raised or the request was cancelled: the guess was
+            # made, so it counts as a failure rather than coming back for free.
+            self.throttle.finish(key, success=signed_in)
+        lockout = None
+        if not signed_in and (left := self.throttle.locked_for(key)):
+            lockout = Lockout(left, every_client=self.throttle.username_locked(key))
+        return SignInCheck(checked=True, signed_in=signed_in, lockout=lockout)
 
     def cookie(self, request: Request) -> AdminSession | None:
         """The cookie's session as signed, not checked against the store: enough to read

@@ -78,7 +78,8 @@ def create_app(
     answered inside the request-context middleware and not re-raised, so uvicorn keeps
     the client's keep-alive connection open. `max_body_bytes` is the service's own
     request body limit (413 above it) unless `MAX_BODY_BYTES` says otherwise;
-    `render_refusal` shapes that 413 and the 431 for oversized headers.
+    `render_refusal` shapes that 413, the 431 for oversized headers and the 408 for a
+    body that did not arrive within `REQUEST_BODY_TIMEOUT_SECONDS`.
     """
     configure_logging(service, settings.LOG_LEVEL)
     app = FastAPI(
@@ -104,6 +105,7 @@ def create_app(
         ),
         max_header_bytes=settings.MAX_HEADER_BYTES,
         render_refusal=render_refusal,
+        body_timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS,
     )
     if install_errors:
         install_error_handlers(app)

@@ -44,6 +44,11 @@ class BaseServiceSettings(BaseSettings):
     MAX_BODY_BYTES: int | None = Field(default=None, ge=0)
     # All header names and values together; nginx allows 16k per line in front of this.
     MAX_HEADER_BYTES: int = Field(default=32 * 1024, ge=1024)
+    # Seconds a request's whole body may take to arrive after its headers; later, 408 and
+    # the connection closed (uvicorn itself never times a body out, so a client could
+    # hold a request open by sending less than it announced). 10 s leaves a 4 MiB
+    # engine body ~400 kB/s.
+    REQUEST_BODY_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=3600)
 
     @property
     def is_development(self) -> bool:

@@ -7,7 +7,8 @@
     ├── NotFound            404
     ├── Conflict            409
     ├── BadGateway          502  a downstream answered with something unusable
-    └── UpstreamUnavailable 503  a downstream (or the database) could not be reached
+    ├── UpstreamUnavailable 503  a downstream (or the database) could not be reached
+    └── ClientClosedRequest 499  the client left before the answer (only logs see it)
 
 FastAPI's request validation errors become 422 with a readable message, and anything
 unexpected becomes a 500 whose body says nothing about the code (the log has the trace),
@@ -86,6 +87,14 @@ class BadGateway(ServiceError):
 
 class UpstreamUnavailable(ServiceError):
     status_code = 503
+
+
+class ClientClosedRequest(ServiceError):
+    """The client went away before the answer (nginx's 499): only the logs and metrics
+    see it. The shared middleware records any request whose client left before an answer
+    with this status (middleware.py), whether or not something raised this."""
+
+    status_code = 499
 
 
 def describe_validation_errors(errors: list[dict[str, Any]] | Any) -> str:

@@ -1,5 +1,5 @@
-"""Request id, access log, Prometheus metrics and request size limits in one pure ASGI
-middleware.
+"""Request id, access log, Prometheus metrics, request size limits and the deadline on
+request bodies in one pure ASGI middleware.
 
 Written as plain ASGI rather than BaseHTTPMiddleware because the latter costs a task
 and a queue per request, which shows in the engine's serving benchmark; for the same
@@ -7,7 +7,10 @@ reason the metric children are looked up once per label set, and generated reque
 are a per-process random prefix and a counter rather than a uuid4 (a getrandom call)
 each: they need to be unique, not unpredictable. The size limits cost one pass over the
 headers (already made for the request id) and an integer comparison; only a body sent
-without Content-Length (chunked) is counted as it streams in.
+without Content-Length (chunked) is counted as it streams in. The app reads the body
+through `request_body.RequestReceive`, which times it (408 when it is late) and notes a
+client that left: a request whose client left before any answer is recorded as 499, as
+nginx logs it, not as the 500 of a request nobody answered.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.common.errors import ClientClosedRequest
 from services.common.logging import request_id_var
+from services.common.request_body import BodyDeadlines, BodyRefused, BodyTooLarge, RequestReceive
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -35,6 +39,8 @@ _ID_PREFIX = secrets.token_hex(10)  # 20 hex characters, fixed for the process
 _ID_COUNTER = itertools.count(secrets.randbelow(2**40))
 # JSON APIs and form posts: 1 MiB is generous (the engine passes its own, larger limit).
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# A request whose client left before it was answered (nginx's 499).
+CLIENT_CLOSED = ClientClosedRequest.status_code
 
 
 def new_request_id() -> str:
@@ -104,6 +110,7 @@ class RequestContextMiddleware:
         max_body_bytes: int | None = None,
         max_header_bytes: int | None = None,
         render_refusal: RefusalRenderer = detail_refusal,
+        body_timeout: float | None = None,
     ) -> None:
         self.app = app
         self.render_refusal = render_refusal
@@ -113,6 +120,8 @@ class RequestContextMiddleware:
         # None: no limit. Refused with 413 / 431 before the app sees the request.
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        # None: no deadline. Seconds the whole body may take to arrive after the headers.
+        self.body_deadlines = BodyDeadlines(body_timeout) if body_timeout else None
         # More response headers that carry the request id (the engine's x-amzn-RequestId).
         self.id_headers = [REQUEST_ID_HEADER.encode(), *(h.lower().encode() for h in id_headers)]
 
@@ -137,12 +146,20 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
         started = time.perf_counter()
+        has_body = chunked or (content_length is not None and content_length != b"0")
+        body = RequestReceive(
+            receive,
+            self.body_deadlines if has_body else None,
+            started,
+            self.max_body_bytes if chunked else None,
+        )
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                status = message["status"]
+                # An answer to a client that has left reaches nobody: it is recorded as such.
+                status = CLIENT_CLOSED if body.client_gone else message["status"]
                 value = request_id.encode()
                 headers: list[Any] = list(message.get("headers", []))
                 headers.extend((name, value) for name in self.id_headers)
@@ -154,15 +171,19 @@ class RequestContextMiddleware:
             if refusal is not None:
                 await refusal(scope, receive, send_wrapper)
                 return
-            if chunked and self.max_body_bytes is not None:
-                receive = _counted(receive, self.max_body_bytes)
-            await self.app(scope, receive, send_wrapper)
-        except BodyTooLarge as exc:
-            # The apps' HTTPException handlers answer it; this is for one that has none.
+            await self.app(scope, body, send_wrapper)
+        except BodyRefused as exc:
+            # The apps' HTTPException handlers answer it; this is for a layer that has none
+            # (the engine's SigV4Middleware reads the body before the app does).
             if response_started:
                 raise
-            response = self.render_refusal(exc.status_code, exc.detail, {})
+            response = self.render_refusal(exc.status_code, exc.detail, dict(exc.headers or {}))
             await response(scope, receive, send_wrapper)
+        except ClientDisconnect:
+            # Starlette's Request saw the client leave mid-body (through `body`, which noted
+            # it): there is nobody to answer, and the request is recorded as 499 below.
+            if response_started:
+                raise
         except Exception as exc:
             # An `Exception` handler registered on the app only runs in Starlette's
             # outermost ServerErrorMiddleware, after this middleware has exited: the 500
@@ -172,6 +193,8 @@ class RequestContextMiddleware:
             response = await self.render_unexpected(Request(scope), exc)
             await response(scope, receive, send_wrapper)
         finally:
+            if not response_started and body.client_gone:
+                status = CLIENT_CLOSED
             elapsed = time.perf_counter() - started
             route = _route_of(scope)
             method = scope["method"]
@@ -205,28 +228,3 @@ class RequestContextMiddleware:
             # Close: the unread body would otherwise be parsed as the next request.
             return self.render_refusal(413, too_large.detail, {"Connection": "close"})
         return None
-
-
-class BodyTooLarge(HTTPException):
-    """Raised by the counting receive. An HTTPException so that FastAPI's body parsing
-    lets it through (it turns other errors into a 400) and every app's handler for
-    HTTPException answers it: `{"detail": ...}` here, the AWS shape on the engine."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body too large: at most {limit} bytes allowed")
-
-
-def _counted(receive: Receive, limit: int) -> Receive:
-    """`receive` that raises BodyTooLarge once more than `limit` body bytes came in."""
-    received = 0
-
-    async def counting() -> Message:
-        nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise BodyTooLarge(limit)
-        return message
-
-    return counting

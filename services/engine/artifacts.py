@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from urllib.parse import urlparse
 
-from services.engine.s3 import s3_client, split_s3_url
+from services.engine.s3 import list_keys, s3_client, split_s3_url
 
 
 class ArtifactStore(ABC):
@@ -125,9 +125,20 @@ class S3ArtifactStore(ArtifactStore):
 
     async def delete(self, key: str) -> None:
         async with s3_client(self.endpoint_url, self.region) as s3:
-            listed = await s3.list_objects_v2(Bucket=self.bucket, Prefix=self._key(key) + "/")
-            for obj in listed.get("Contents", []):
-                await s3.delete_object(Bucket=self.bucket, Key=obj["Key"])
+            # Every page of the listing: a model can hold more than 1,000 objects (or
+            # versions left over from retried publishes), and each must go.
+            names = await list_keys(s3, self.bucket, self._key(key) + "/")
+            # DeleteObjects takes up to 1,000 keys a call: one round trip per batch.
+            for start in range(0, len(names), 1000):
+                batch = [{"Key": name} for name in names[start : start + 1000]]
+                answer = await s3.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+                if answer.get("Errors"):  # per-key failures come back in a 200 answer
+                    first = answer["Errors"][0]
+                    raise OSError(
+                        f"Cannot delete s3://{self.bucket}/{first['Key']}: {first.get('Message')}"
+                    )
 
 
 def artifact_store(

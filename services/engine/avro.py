@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 PRIMITIVES = ("string", "int", "long", "float", "double", "boolean")
-FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Checked with fullmatch: `match` lets `$` match before a final newline ("ITEM_ID\n").
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REQUIRED_FIELDS = {
     "INTERACTIONS": ("USER_ID", "ITEM_ID", "TIMESTAMP"),
     "ITEMS": ("ITEM_ID",),
@@ -101,7 +102,7 @@ def parse_schema(text: str) -> AvroSchema:
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             raise ValueError("every field needs a name and a type")
         name = raw["name"]
-        if not FIELD_NAME.match(name):
+        if not FIELD_NAME.fullmatch(name):
             raise ValueError(f"field name {name!r} is not valid")
         if any(f.name == name for f in fields):
             raise ValueError(f"field {name} appears twice")

@@ -29,7 +29,7 @@ from services.engine.models import (
     Schema,
     UserRecord,
 )
-from services.engine.s3 import s3_client, split_s3_url
+from services.engine.s3 import list_keys, s3_client, split_s3_url
 
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
@@ -41,6 +41,8 @@ STANDARD_INTERACTION_COLUMNS = {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE",
 EXCERPT = 100
 # Avro's int is 32 bits and long 64: larger values would overflow the database's columns.
 INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+# Objects of an s3:// prefix read at the same time.
+S3_READ_CONCURRENCY = 16
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,9 @@ class ImportPlan:
     rows: list[dict[str, Any]]
 
 
-async def read_source(ctx: EngineContext, location: str) -> bytes:
-    """The bytes at `location`; StepFailed says why they cannot be read."""
+async def read_source(ctx: EngineContext, location: str) -> list[tuple[str, bytes]]:
+    """The files at `location` as (s3:// or file:// url, bytes), in key order; StepFailed says
+    why they cannot be read."""
     if location.startswith("file://"):
         # Checked again here, on the file actually opened: the roots may have changed since
         # the job was created, or a symlink been swapped in (services/engine/import_roots.py).
@@ -64,7 +67,7 @@ async def read_source(ctx: EngineContext, location: str) -> bytes:
             raise StepFailed(str(exc)) from None
         if data is None:
             raise StepFailed(f"Input file {location} does not exist.")
-        return data
+        return [(location, data)]
     if not location.startswith("s3://"):
         raise StepFailed(
             f"Unsupported data location {location}: use s3://bucket/key or file:///path."
@@ -74,19 +77,31 @@ async def read_source(ctx: EngineContext, location: str) -> bytes:
         async with s3_client(ctx.settings.S3_ENDPOINT_URL, ctx.settings.AWS_REGION) as s3:
             keys = [key]
             if not key or key.endswith("/"):
-                listed = await s3.list_objects_v2(Bucket=bucket, Prefix=key)
-                keys = [o["Key"] for o in listed.get("Contents", []) if not o["Key"].endswith("/")]
+                # Folder markers (keys ending in "/") hold no rows.
+                keys = [k for k in await list_keys(s3, bucket, key) if not k.endswith("/")]
                 if not keys:
                     raise StepFailed(f"No objects found under {location}.")
-            chunks = []
-            for i, name in enumerate(sorted(keys)):
-                response = await s3.get_object(Bucket=bucket, Key=name)
-                async with response["Body"] as stream:
-                    data = await stream.read()
-                if i > 0:  # later files repeat the header
-                    data = data.split(b"\n", 1)[1] if b"\n" in data else b""
-                chunks.append(data if data.endswith(b"\n") else data + b"\n")
-            return b"".join(chunks)
+            # A prefix may hold thousands of small files: fetch several at once, one round
+            # trip each, and keep them in key order.
+            gate = asyncio.Semaphore(S3_READ_CONCURRENCY)
+
+            async def get(name: str) -> bytes:
+                async with gate:
+                    response = await s3.get_object(Bucket=bucket, Key=name)
+                    async with response["Body"] as stream:
+                        return await stream.read()
+
+            tasks = [asyncio.ensure_future(get(name)) for name in keys]
+            try:
+                blobs = await asyncio.gather(*tasks)
+            except BaseException:
+                # The first failure decides the job: stop the other reads before the client
+                # closes under them.
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            return [(f"s3://{bucket}/{name}", data) for name, data in zip(keys, blobs, strict=True)]
     except StepFailed:
         raise
     except Exception as exc:  # botocore's errors carry the S3 code in their text
@@ -169,6 +184,25 @@ def parse_csv(data: bytes, schema: AvroSchema) -> list[dict[str, Any]]:
     return rows
 
 
+def parse_sources(sources: list[tuple[str, bytes]], schema: AvroSchema) -> list[dict[str, Any]]:
+    """The rows of every file, each file with its own header, as one dataset.
+
+    Rows are numbered within their file; when there are several files a failure also names
+    the file, so `Row N` can be found.
+    """
+    rows: list[dict[str, Any]] = []
+    for name, data in sources:
+        if len(sources) > 1 and not data.strip():
+            continue  # an empty object under a prefix, e.g. a _SUCCESS marker, holds no rows
+        try:
+            rows.extend(parse_csv(data, schema))
+        except StepFailed as exc:
+            if len(sources) == 1:
+                raise
+            raise StepFailed(f"In {name}: {exc}") from None
+    return rows
+
+
 def _interaction(row: dict[str, Any], group_arn: str) -> dict[str, Any]:
     return {
         "dataset_group_arn": group_arn,
@@ -232,8 +266,8 @@ async def run_import(ctx: EngineContext, job_arn: str) -> None:
         raise StepFailed("The dataset or its schema was deleted during the import.")
     parsed = parse_schema(schema.definition)
     check_for_dataset(parsed, dataset.dataset_type)
-    data = await read_source(ctx, job.data_location)
-    rows = await asyncio.to_thread(parse_csv, data, parsed)
+    sources = await read_source(ctx, job.data_location)
+    rows = await asyncio.to_thread(parse_sources, sources, parsed)
     minimum = ctx.settings.MIN_INTERACTIONS_PER_IMPORT
     if dataset.dataset_type == "INTERACTIONS" and job.import_mode == "FULL" and len(rows) < minimum:
         raise StepFailed(

@@ -34,3 +34,15 @@ async def s3_client(endpoint_url: str | None, region: str) -> AsyncIterator[Any]
             kwargs["aws_secret_access_key"] = "local"
     async with get_session().create_client("s3", **kwargs) as client:
         yield client
+
+
+async def list_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    """Every object key under `prefix`, sorted.
+
+    One ListObjectsV2 call returns at most 1,000 keys, so the paginator follows the
+    continuation tokens until the listing is complete.
+    """
+    keys: list[str] = []
+    async for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(o["Key"] for o in page.get("Contents", []))
+    return sorted(keys)

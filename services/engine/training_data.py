@@ -1,10 +1,14 @@
-"""Build the `TrainingData` of a dataset group from the engine's tables."""
+"""Read a dataset group's tables and index them with `TrainingData.from_interactions`.
+
+That classmethod is the one builder of `TrainingData` (the recipe tests use it directly):
+production only turns database rows into its raw columns, so both index the catalogue the
+same way, with the items that exist only in an Items dataset kept in it, as in Personalize.
+"""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,18 +16,14 @@ from services.engine.models import Interaction, ItemRecord, UserRecord
 from services.engine.recipes.base import TrainingData
 
 
-def _metadata(rows: list[tuple[str, str]], ids: np.ndarray) -> dict[str, np.ndarray] | None:
-    if not rows:
+def _rows(attributes: list[tuple[str, str]]) -> dict[str, dict[str, str]] | None:
+    """{id: {column: value as text}} from (id, JSON attributes) rows; None without rows."""
+    if not attributes:
         return None
-    by_id = {key: json.loads(attrs) for key, attrs in rows}
-    columns = sorted({c for attrs in by_id.values() for c in attrs})
-    out: dict[str, np.ndarray] = {}
-    for column in columns:
-        values = np.empty(len(ids), dtype=object)
-        for i, key in enumerate(ids.tolist()):
-            value = by_id.get(key, {}).get(column)
-            values[i] = None if value is None else str(value)
-        out[column] = values
+    out: dict[str, dict[str, str]] = {}
+    for key, text in attributes:
+        # Recipes read metadata as strings (e.g. YEAR "1995"); a null is simply absent.
+        out[key] = {name: str(v) for name, v in json.loads(text).items() if v is not None}
     return out
 
 
@@ -47,53 +47,30 @@ async def build_training_data(
         stmt = stmt.where(Interaction.event_value >= event_value_threshold)
     async with sessionmaker() as session:
         rows = (await session.execute(stmt)).all()
-        items_rows = [
-            tuple(r)
-            for r in (
-                await session.execute(
-                    select(ItemRecord.item_id, ItemRecord.attributes).where(
-                        ItemRecord.dataset_group_arn == group_arn
-                    )
+        items_rows = (
+            await session.execute(
+                select(ItemRecord.item_id, ItemRecord.attributes).where(
+                    ItemRecord.dataset_group_arn == group_arn
                 )
-            ).all()
-        ]
-        users_rows = [
-            tuple(r)
-            for r in (
-                await session.execute(
-                    select(UserRecord.user_id, UserRecord.attributes).where(
-                        UserRecord.dataset_group_arn == group_arn
-                    )
+            )
+        ).all()
+        users_rows = (
+            await session.execute(
+                select(UserRecord.user_id, UserRecord.attributes).where(
+                    UserRecord.dataset_group_arn == group_arn
                 )
-            ).all()
-        ]
-    n = len(rows)
-    users = np.array([r[0] for r in rows], dtype=object)
-    items = np.array([r[1] for r in rows], dtype=object)
-    timestamps = np.fromiter((r[2] for r in rows), dtype=np.int64, count=n)
-    user_ids, user_index = (
-        np.unique(users, return_inverse=True) if n else (np.empty(0, object), np.empty(0, np.int64))
-    )
-    item_ids, item_index = (
-        np.unique(items, return_inverse=True) if n else (np.empty(0, object), np.empty(0, np.int64))
-    )
-    order = np.lexsort((timestamps, user_index))
+            )
+        ).all()
+    # Columns only when some row has them: recipes treat None as "the dataset has no such
+    # column"; within a column a missing type is "" and a missing value NaN.
     has_types = any(r[3] is not None for r in rows)
     has_values = any(r[4] is not None for r in rows)
-    event_types = np.array([r[3] or "" for r in rows], dtype=object)[order] if has_types else None
-    event_values = (
-        np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float32)[order]
-        if has_values
-        else None
-    )
-    return TrainingData(
-        user_ids=user_ids.astype(object),
-        item_ids=item_ids.astype(object),
-        users=user_index[order].astype(np.int32),
-        items=item_index[order].astype(np.int32),
-        timestamps=timestamps[order],
-        event_types=event_types,
-        event_values=event_values,
-        item_metadata=_metadata(items_rows, item_ids),  # type: ignore[arg-type]
-        user_metadata=_metadata(users_rows, user_ids),  # type: ignore[arg-type]
+    return TrainingData.from_interactions(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        event_types=[r[3] or "" for r in rows] if has_types else None,
+        event_values=[float("nan") if r[4] is None else r[4] for r in rows] if has_values else None,
+        item_metadata=_rows([(r[0], r[1]) for r in items_rows]),
+        user_metadata=_rows([(r[0], r[1]) for r in users_rows]),
     )

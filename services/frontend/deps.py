@@ -1,4 +1,9 @@
-"""Dependency aliases: the settings, the proxy and the templates of this process."""
+"""Dependency aliases: the settings, the proxy and the templates of this process.
+
+`async def` although they await nothing: FastAPI runs a plain `def` dependency in a worker
+thread, a hop per request during which the request still counts against the shed limit
+(shedding.py) without having reached its body yet; under a burst of 300 requests whose
+bodies never came, that hop alone had most of them shed."""
 
 from __future__ import annotations
 
@@ -11,17 +16,17 @@ from services.frontend.config import Settings
 from services.frontend.proxy import Proxy
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_proxy(request: Request) -> Proxy:
+async def get_proxy(request: Request) -> Proxy:
     proxy: Proxy = request.app.state.proxy
     return proxy
 
 
-def get_templates(request: Request) -> Jinja2Templates:
+async def get_templates(request: Request) -> Jinja2Templates:
     templates: Jinja2Templates = request.app.state.templates
     return templates
 

@@ -33,7 +33,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from services.common.errors import BadGateway, NotFound, ServiceError, UpstreamUnavailable
+from services.common.errors import BadGateway, ClientClosedRequest, NotFound, UpstreamUnavailable
 from services.frontend.config import SERVICES
 from services.frontend.downstream import Downstream
 
@@ -75,12 +75,6 @@ DOC_PAGES = frozenset({"docs", "redoc", "openapi.json"})
 PRIVATE_PAGES = frozenset({"metrics"})
 
 T = TypeVar("T")
-
-
-class ClientClosedRequest(ServiceError):
-    """The client went away before the answer (nginx's 499): only the logs see it."""
-
-    status_code = 499
 
 
 @dataclass

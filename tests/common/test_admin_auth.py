@@ -18,9 +18,11 @@ from services.common.admin_auth import (
     AdminAuth,
     AdminCredentials,
     AdminSession,
+    Lockout,
     LoginThrottle,
     SessionCookies,
     SignedInAdmin,
+    SignInCheck,
     SignInRequired,
     csrf_matches,
     hash_password,
@@ -419,6 +421,95 @@ def test_success_does_not_refund_the_usernames_failures() -> None:
     throttle.succeeded(throttle.key("root", "10.0.0.1"))
     assert throttle.failed(throttle.key("root", "10.0.0.9")) is True
     assert throttle.locked_for(throttle.key("root", "10.0.0.1")) > 0
+
+
+def test_attempts_in_flight_count_against_the_pairs_limit() -> None:
+    # The race, replayed on the throttle: every attempt begins before any has finished.
+    throttle = LoginThrottle(max_failures=3, lockout_seconds=900, clock=lambda: 0.0)
+    key = throttle.key("root", "10.0.0.1")
+    assert [throttle.begin(key) for _ in range(5)] == [None] * 3 + [Lockout(900, False)] * 2
+    # Nothing is locked yet (those in flight may be right), but no fourth check starts.
+    assert throttle.locked_for(key) == 0
+    assert throttle.begin(throttle.key("root", "10.0.0.2")) is None  # another client
+    assert [throttle.finish(key, success=False) for _ in range(3)] == [False, False, True]
+    assert throttle.locked_for(key) == pytest.approx(900)
+    assert throttle.begin(key) == Lockout(pytest.approx(900), False)
+
+
+def test_attempts_in_flight_count_against_the_usernames_limit() -> None:
+    throttle = LoginThrottle(max_failures=3, max_username_failures=4, clock=lambda: 0.0)
+    for n in range(4):
+        assert throttle.begin(throttle.key("root", f"10.0.0.{n}")) is None
+    refused = throttle.begin(throttle.key("Root", "10.9.9.9"))
+    assert refused is not None and refused.every_client
+    assert throttle.begin(throttle.key("someone", "10.9.9.9")) is None  # other usernames
+
+
+def test_finish_frees_the_place_and_a_success_keeps_the_usernames_failures() -> None:
+    throttle = LoginThrottle(max_failures=2, max_username_failures=3, clock=lambda: 0.0)
+    mine, theirs = throttle.key("root", "a"), throttle.key("root", "b")
+    assert throttle.begin(theirs) is None
+    assert throttle.finish(theirs, success=False) is False
+    assert throttle.begin(mine) is None
+    assert throttle.finish(mine, success=False) is False
+    assert throttle.begin(mine) is None
+    assert throttle.finish(mine, success=True) is False
+    # The success cleared my pair's failure, not the username's two: one more try fits.
+    assert throttle.begin(mine) is None
+    assert throttle.begin(mine) == Lockout(throttle.lockout, True)
+    assert throttle.finish(mine, success=False) is True  # the username's third failure
+    assert throttle.locked_for(theirs) > 0 and throttle.username_locked(theirs)
+
+
+def test_failures_that_left_the_window_leave_room_for_attempts() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(max_failures=2, window_seconds=10, clock=lambda: now[0])
+    key = throttle.key("root", "c")
+    assert throttle.begin(key) is None
+    throttle.finish(key, success=False)
+    now[0] += 11
+    assert throttle.begin(key) is None
+    assert throttle.begin(key) is None
+    assert throttle.begin(key) is not None
+
+
+def _throttled_auth(**kwargs: object) -> AdminAuth:
+    return AdminAuth.from_settings(
+        settings(
+            ADMIN_USERNAME="root", ADMIN_PASSWORD_HASH=CHEAP.hash("pw"), SECRET_KEY=STRONG_KEY
+        ),
+        service="t",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def test_check_password_answers_under_the_lockouts() -> None:
+    auth = _throttled_auth(max_failures=2, lockout_seconds=600)
+    assert await auth.check_password("root", "pw", "c") == SignInCheck(True, True, None)
+    assert await auth.check_password("root", "no", "c") == SignInCheck(True, False, None)
+    locked = await auth.check_password("root", "no", "c")
+    assert locked.checked and not locked.signed_in
+    assert locked.lockout == Lockout(pytest.approx(600), False)
+    refused = await auth.check_password("root", "pw", "c")
+    assert not refused.checked and not refused.signed_in and refused.lockout is not None
+
+
+async def test_check_password_counts_a_check_that_raised_as_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    auth = _throttled_auth(max_failures=2)
+
+    def broken(self: AdminCredentials, username: str, password: str) -> bool:
+        raise RuntimeError("argon2 broke")
+
+    monkeypatch.setattr(AdminCredentials, "verify", broken)
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            await auth.check_password("root", "pw", "c")
+    monkeypatch.undo()
+    # Both were finished (no place is held forever) and counted: the pair is locked.
+    assert not auth.throttle._pairs._in_flight and not auth.throttle._usernames._in_flight
+    assert not (await auth.check_password("root", "pw", "c")).checked
 
 
 def test_throttle_tables_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

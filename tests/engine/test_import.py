@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.engine.helpers import (
@@ -25,6 +28,8 @@ from tests.engine.helpers import (
 )
 
 BUCKET = "engine-tests"
+# More objects than one ListObjectsV2 page (1,000) holds.
+MANY_FILES = 1005
 
 
 def _dataset(
@@ -71,6 +76,73 @@ def test_import_from_s3_prefix(clients: Clients, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key=f"{prefix}/a.csv", Body=interactions_csv(rows[:800]).encode())
     s3.put_object(Bucket=BUCKET, Key=f"{prefix}/b.csv", Body=interactions_csv(rows[800:]).encode())
     assert _import(p, dataset, f"s3://{BUCKET}/{prefix}/")["status"] == "ACTIVE"
+
+
+def _put_many(s3: Any, prefix: str, bodies: list[str]) -> None:
+    """Objects `prefix/part-00000.csv`, ... (zero-padded: key order is file order)."""
+    with ThreadPoolExecutor(16) as pool:  # one PutObject costs a round trip to moto
+        list(
+            pool.map(
+                lambda kv: s3.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1].encode()),
+                [(f"{prefix}/part-{n:05d}.csv", body) for n, body in enumerate(bodies)],
+            )
+        )
+
+
+def _imported_interactions(engine: Any) -> float:
+    """The engine's engine_imported_rows_total for interactions (0 before any import)."""
+    text = httpx.get(engine.url + "/metrics").text
+    found = re.search(
+        r'^engine_imported_rows_total\{dataset_type="INTERACTIONS"\} (\S+)$', text, re.M
+    )
+    return float(found.group(1)) if found else 0.0
+
+
+def _many_bodies() -> list[str]:
+    """MANY_FILES small CSVs, each with its header and 1 or 2 rows (1,507 rows in all)."""
+    header = "USER_ID,ITEM_ID,TIMESTAMP\n"
+    return [
+        header
+        + "".join(
+            f"u{(n + k) % 60 + 1},i{n % 50 + 1},{1_000_000_000 + 2 * n + k}\n"
+            for k in range(1 + n % 2)
+        )
+        for n in range(MANY_FILES)
+    ]
+
+
+def test_import_from_s3_prefix_of_many_files(clients: Clients, s3: Any, engine: Any) -> None:
+    """A prefix listed over several pages imports every file as one dataset."""
+    p = clients.personalize
+    _, dataset = _dataset(p)
+    prefix = unique("many")
+    bodies = _many_bodies()
+    _put_many(s3, prefix, bodies)
+    expected = sum(body.count("\n") - 1 for body in bodies)
+    before = _imported_interactions(engine)
+    job = _import(p, dataset, f"s3://{BUCKET}/{prefix}/")
+    assert job["status"] == "ACTIVE", job
+    assert _imported_interactions(engine) - before == expected
+
+
+def test_bad_row_in_a_later_page_names_the_file(clients: Clients, s3: Any, engine: Any) -> None:
+    """A bad row in file #1,003 (past the first listing page) fails the job, names the file
+    and the row in it, and imports nothing."""
+    p = clients.personalize
+    _, dataset = _dataset(p)
+    prefix = unique("manybad")
+    bodies = _many_bodies()
+    bodies[1002] += "u1,i1,soon\n"
+    bad_row = bodies[1002].count("\n")  # its last line; the header is row 1
+    _put_many(s3, prefix, bodies)
+    before = _imported_interactions(engine)
+    job = _import(p, dataset, f"s3://{BUCKET}/{prefix}/")
+    assert job["status"] == "CREATE FAILED"
+    assert job["failureReason"] == (
+        f"In s3://{BUCKET}/{prefix}/part-01002.csv: "
+        f"Row {bad_row}: TIMESTAMP value 'soon' is not a valid long."
+    )
+    assert _imported_interactions(engine) == before
 
 
 def test_missing_s3_object(clients: Clients, s3: Any) -> None:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.engine.wire.auth import SigV4Middleware
 from services.engine.wire.sigv4 import (
     AuthError,
     InvalidSignature,
@@ -381,3 +386,206 @@ def test_anonymous_mode_is_loud(tmp_path: Path) -> None:
         assert httpx.post(server.url + path, content=body, headers=headers).status_code == 200
         log = server.log()
     assert "ENGINE_ALLOW_ANONYMOUS=true" in log and "WARNING" in log
+
+
+# --- nothing of the body before the headers are checked; slow and vanishing bodies --------
+
+FOUR_MIB = 4 * 1024 * 1024
+
+
+def _raw_head(url: str, path: str, length: int, headers: dict[str, str]) -> bytes:
+    """The request line and headers of a POST announcing a body of `length` bytes."""
+    host = url.removeprefix("http://")
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {length}"]
+    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("host",
+                                                                         "content-length")]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def _read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of one response with Content-Length."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before an answer: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    while len(body) < int(headers["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed mid-answer"
+        body += chunk
+    return int(status_line.split()[1]), headers, body
+
+
+HEADER_REFUSALS = {
+    "no Authorization": ({}, "MissingAuthenticationTokenException"),
+    "not SigV4": ({"Authorization": "Bearer abc"}, "IncompleteSignatureException"),
+    "no date": ({"X-Amz-Date": None}, "IncompleteSignatureException"),
+    "unknown key": ({"key_id": "VRAKNOSUCHKEY00000"}, "UnrecognizedClientException"),
+    "wrong region": ({"region": "eu-west-1"}, "InvalidSignatureException"),
+    "20 minutes old": ({"when": datetime.datetime.now(datetime.UTC)
+                                - datetime.timedelta(minutes=20)},
+                       "InvalidSignatureException"),
+    "host not signed": ({"SignedHeaders": "host;"}, "InvalidSignatureException"),
+    "unsigned payload": ({"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"},
+                         "InvalidSignatureException"),
+}
+
+
+def _refused_headers(case: str, url: str) -> dict[str, str]:
+    """Signed headers for `url`, spoilt as HEADER_REFUSALS[case] says."""
+    change, _ = HEADER_REFUSALS[case]
+    sign = {k: v for k, v in change.items() if k in ("key_id", "region", "when")}
+    headers = signed_headers(url, body=b"{}", headers={"Content-Type": "application/json"},
+                             **sign)
+    if case == "no Authorization":
+        del headers["Authorization"]
+    elif case == "host not signed":
+        headers["Authorization"] = headers["Authorization"].replace("host;", "")
+    for name, value in change.items():
+        if name[0].isupper() and name != "SignedHeaders":
+            headers.pop(name, None)
+            if value is not None:
+                headers[name] = value
+    return headers
+
+
+@pytest.mark.parametrize("case", list(HEADER_REFUSALS))
+async def test_header_refusals_never_read_the_body(case: str) -> None:
+    """Whatever the headers alone decide is refused before `receive` is called once."""
+    url = "http://127.0.0.1:1/events"
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the app was reached")
+
+    async def receive() -> Any:
+        raise AssertionError("the body was read")
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    headers = {**_refused_headers(case, url), "host": "127.0.0.1:1",
+               "content-length": str(FOUR_MIB)}
+    scope = {"type": "http", "method": "POST", "path": "/events", "raw_path": b"/events",
+             "query_string": b"", "headers": _asgi_headers(headers)}
+    await SigV4Middleware(app, keys=KEYS, region=REGION)(scope, receive, send)
+    assert sent[0]["status"] == 403
+    assert json.loads(sent[1]["body"])["__type"] == HEADER_REFUSALS[case][1]
+
+
+@APIS
+def test_unsigned_call_is_refused_before_its_body_arrives(engine: RunningServer, api: Any) -> None:
+    """A 4 MiB body announced and never sent: refused at once, not after the body (which
+    the engine used to wait for and hold) nor after the body deadline (10 s here)."""
+    path, _, headers = api
+    with _connect(engine.url) as sock:
+        started = time.monotonic()
+        sock.sendall(_raw_head(engine.url, path, FOUR_MIB, headers))
+        status, answer_headers, body = _read_answer(sock)
+        assert time.monotonic() - started < 2
+    assert status == (400 if path == "/" else 403)
+    assert answer_headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+    assert json.loads(body)["message"] == "Request is missing Authentication Token"
+
+
+def _rss_bytes(server: RunningServer) -> int:
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
+
+
+def test_unsigned_bodies_are_not_held(engine: RunningServer) -> None:
+    """The reported attack: 20 connections each announce 4 MiB, unsigned, and send all
+    but its last byte. The engine used to buffer every one of them (+80 MiB until the
+    sockets closed); now each is refused from its headers and its bytes are dropped."""
+    path, _, headers = EVENTS
+    before = _rss_bytes(engine)
+    socks = [_connect(engine.url) for _ in range(20)]
+    try:
+        for sock in socks:
+            sock.sendall(_raw_head(engine.url, path, FOUR_MIB, headers) + b"x" * (FOUR_MIB - 1))
+        time.sleep(0.5)  # the engine has read what the kernel still held
+        grown = _rss_bytes(engine) - before
+        statuses = [_read_answer(sock)[0] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+    assert statuses == [403] * 20
+    assert grown < 16 * 1024 * 1024, f"the engine grew by {grown / 2**20:.0f} MiB"
+
+
+BODY_TIMEOUT = 1.0  # REQUEST_BODY_TIMEOUT_SECONDS of strict_engine
+
+
+@pytest.fixture(scope="module")
+def strict_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """An engine of its own (its /metrics and access log see only these tests) with a
+    one-second body deadline."""
+    folder = tmp_path_factory.mktemp("strict-engine")
+    env = engine_env(f"sqlite:///{folder / 'e.db'}", f"file://{folder / 'art'}",
+                     REQUEST_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT), ACCESS_LOG="true",
+                     LOG_LEVEL="INFO")
+    with run_server(ENGINE_APP, env=env, log_dir=folder) as server:
+        yield server
+
+
+@APIS
+def test_a_signed_body_that_never_comes_is_a_408(strict_engine: RunningServer, api: Any) -> None:
+    """Headers that pass, then 3 bytes of the 100 announced: at the deadline, a 408 in
+    the AWS shape (botocore retries RequestTimeoutException) and the connection closed."""
+    path, body, headers = api
+    url = strict_engine.url
+    signed = signed_headers(url + path, body=body, headers=headers)
+    with _connect(url) as sock:
+        started = time.monotonic()
+        sock.sendall(_raw_head(url, path, 100, signed) + body[:3])
+        status, answer_headers, answer = _read_answer(sock)
+        elapsed = time.monotonic() - started
+        assert sock.recv(1) == b""  # closed: the rest of the body is no next request
+    assert status == 408
+    assert answer_headers["x-amzn-errortype"] == "RequestTimeoutException"
+    assert answer_headers["connection"] == "close"
+    assert json.loads(answer)["message"] == (
+        "request body not received in time: the whole body must arrive within "
+        f"{BODY_TIMEOUT:g} seconds of the request headers"
+    )
+    assert BODY_TIMEOUT <= elapsed < BODY_TIMEOUT * 1.25 + 1
+
+
+def _metric_lines(server: RunningServer) -> list[str]:
+    text = httpx.get(server.url + "/metrics", timeout=10).text
+    return [line for line in text.splitlines() if line.startswith("http_requests_total{")]
+
+
+def test_clients_that_hang_up_are_499_not_500(strict_engine: RunningServer) -> None:
+    """The reported reproducer, signed and unsigned, on the three APIs: a client sends
+    3 of 100 announced bytes and closes. Its request used to count (and log) as a 500;
+    it is a 499 now, and an unsigned one is refused from its headers before it leaves."""
+    url = strict_engine.url
+    for path, body, headers in (CONTROL, RUNTIME, EVENTS):
+        for signed in (signed_headers(url + path, body=body, headers=headers), {}):
+            sock = _connect(url)
+            sock.sendall(_raw_head(url, path, 100, signed) + b"abc")
+            sock.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = sum(float(line.rsplit(" ", 1)[1]) for line in _metric_lines(strict_engine)
+                   if 'status="499"' in line)
+        if left >= 3:
+            break
+        time.sleep(0.1)
+    lines = _metric_lines(strict_engine)
+    assert any('status="499"' in line for line in lines), lines
+    assert not any('status="500"' in line for line in lines), lines
+    access = [json.loads(line) for line in strict_engine.log().splitlines()
+              if line.startswith("{") and '"videorecs.access"' in line]
+    assert "POST /events 499" in {entry["message"] for entry in access}
+    assert not [entry for entry in access if entry["status"] == 500]

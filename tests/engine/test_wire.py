@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
-from tests.engine.helpers import Clients, signed_headers, unique
+from tests.engine.helpers import INTERACTIONS_SCHEMA, Clients, signed_headers, unique
 from tests.utils.servers import RunningServer
 
 MISSING_GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/nope"
@@ -75,6 +78,30 @@ def test_max_results_and_num_results_maximums(clients: Clients) -> None:
 def test_bad_arn_pattern(clients: Clients) -> None:
     with pytest.raises(clients.personalize.exceptions.InvalidInputException):
         clients.personalize.describe_dataset_group(datasetGroupArn="not-an-arn")
+
+
+def test_a_trailing_newline_passes_no_pattern(clients: Clients) -> None:
+    # `re.match` with a pattern ending in `$` also matches before a final newline, so each of
+    # these used to pass the server's checks (a group named "name\n" was created).
+    p, runtime = clients.personalize, clients.runtime
+    schema = json.loads(INTERACTIONS_SCHEMA)
+    schema["fields"].append({"name": "DEVICE\n", "type": "string"})
+    newline_field = json.dumps(schema)
+    attempts = {
+        "name": lambda: p.create_dataset_group(name=unique("nl") + "\n"),
+        "arn": lambda: p.describe_dataset_group(datasetGroupArn=MISSING_GROUP + "\n"),
+        "roleArn": lambda: p.create_dataset_group(
+            name=unique("nl"), roleArn="arn:aws:iam::123456789012:role/r\n"
+        ),
+        "schema field": lambda: p.create_schema(name=unique("nl"), schema=newline_field),
+        "map key": lambda: runtime.get_recommendations(
+            campaignArn=MISSING_CAMPAIGN, userId="1", context={"DEVICE\n": "phone"}
+        ),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(ClientError) as info:
+            attempt()
+        assert info.value.response["Error"]["Code"] == "InvalidInputException", what
 
 
 def test_invalid_next_token(clients: Clients) -> None:

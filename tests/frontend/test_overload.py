@@ -5,9 +5,11 @@ took 20.6 s before: the proxy kept working on the abandoned requests)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import resource
+import selectors
 import shutil
 import socket
 import subprocess
@@ -172,3 +174,104 @@ def test_the_next_request_after_a_burst_is_answered_within_a_second(
     assert latency <= 1.0, f"the first request after the burst took {latency:.2f} s"
     # Nothing of the flood is still running downstream (it would for 30 s otherwise).
     _wait_in_flight(stub, 0, timeout=2)
+
+
+# --- bodies that never come ------------------------------------------------------------
+
+STALLED = 300  # connections, each announcing a body it never finishes
+BODY_TIMEOUT = 2.0  # REQUEST_BODY_TIMEOUT_SECONDS of the frontend below
+IN_FLIGHT = 16  # its MAX_REQUESTS_IN_FLIGHT: far fewer than the stalled connections
+
+
+@pytest.fixture
+def deadline_frontend(stub: RunningServer, tmp_path: Path) -> Iterator[RunningServer]:
+    _enough_file_descriptors()
+    with embedded_frontend(
+        tmp_path,
+        CATALOG_URL=stub.url,
+        REQUEST_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
+        MAX_REQUESTS_IN_FLIGHT=str(IN_FLIGHT),
+    ) as server:
+        yield server
+
+
+def _stall(url: str, path: str) -> socket.socket:
+    """The reported attack's client: it announces a 100-byte body, sends one byte of it,
+    and then nothing, keeping the socket open."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\na".encode())
+    return sock
+
+
+def _until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (fails after 10 s)."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_stalled_bodies_do_not_take_the_app_offline(
+    deadline_frontend: RunningServer, stub: RunningServer
+) -> None:
+    """300 connections each send the headers of a POST and one byte of its body. Before,
+    each held one of the requests in flight for as long as its socket stayed open, and
+    every other request (the page, the APIs) got 503 "server is busy". Now a request does
+    not count while it waits for its body: the others are served meanwhile, each stalled
+    one is answered 408 and closed once the body deadline passes, and no slot stays
+    taken afterwards."""
+    url = deadline_frontend.url
+    stalled: list[socket.socket] = []
+    try:
+        opened = time.monotonic()
+        stalled = [_stall(url, "/api/catalog/stats") for _ in range(STALLED)]
+        time.sleep(0.3)  # the frontend has parsed all their headers by now
+        with httpx.Client(base_url=url, timeout=5) as client:
+            answers = [
+                client.get("/"),
+                client.get("/api/catalog/fast"),
+                client.post("/api/catalog/echo", content=b"{}"),  # a body that does come
+            ]
+        served = time.monotonic()
+        assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+        # ...while the stalled requests were still waiting: none had been answered yet.
+        assert served - opened < BODY_TIMEOUT
+        assert _answered(stalled) == 0
+
+        for sock in stalled:
+            answer = _until_closed(sock)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
+            assert b"connection: close" in head.lower()
+            assert json.loads(body) == {
+                "detail": "request body not received in time: the whole body must arrive "
+                f"within {BODY_TIMEOUT:g} seconds of the request headers"
+            }
+        finished = time.monotonic() - opened
+        # Not before the deadline, and within a quarter of it after (one sweep period).
+        assert BODY_TIMEOUT <= finished < BODY_TIMEOUT * 1.25 + 2, finished
+    finally:
+        for sock in stalled:
+            sock.close()
+
+    # Every slot is free again: IN_FLIGHT requests are admitted and the next is shed.
+    _wait_in_flight(stub, 0)
+    held = [_hold(url, "/api/catalog/slow") for _ in range(IN_FLIGHT)]
+    try:
+        _wait_in_flight(stub, IN_FLIGHT)
+        shed = httpx.get(url + "/api/catalog/fast", timeout=5)
+        assert shed.status_code == 503
+        assert shed.json() == {"detail": "the server is busy, retry shortly"}
+    finally:
+        for sock in held:
+            sock.close()
+    _wait_in_flight(stub, 0)
+
+
+def _answered(socks: list[socket.socket]) -> int:
+    """How many of `socks` have something to read (an answer, or a close) right now."""
+    with selectors.DefaultSelector() as selector:
+        for sock in socks:
+            selector.register(sock, selectors.EVENT_READ)
+        return len(selector.select(timeout=0))

@@ -42,7 +42,8 @@ DELETE = {
     "filter": ("DeleteFilter", "filterArn"),
     "event-tracker": ("DeleteEventTracker", "eventTrackerArn"),
 }
-_ARN_TYPE = re.compile(r"^arn:[a-z\d-]+:personalize:[^:]*:[^:]*:([a-z-]+)/(.+)$")
+# Checked with fullmatch: `match` lets `$` match before a final newline.
+_ARN_TYPE = re.compile(r"arn:[a-z\d-]+:personalize:[^:]*:[^:]*:([a-z-]+)/(.+)")
 
 
 def engine_app(request: Request) -> FastAPI:
@@ -78,7 +79,7 @@ async def list_all(
 
 
 def resource_type(arn: str) -> str | None:
-    match = _ARN_TYPE.match(arn)
+    match = _ARN_TYPE.fullmatch(arn)
     if match is None:
         return None
     kind, path = match.groups()

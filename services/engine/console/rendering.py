@@ -20,8 +20,9 @@ templates.env.filters["name_of"] = name_of
 templates.env.filters["metric"] = lambda value: "—" if value is None else f"{float(value):.4f}"
 FINAL_STATUSES = ("ACTIVE", "CREATE FAILED", "CREATE STOPPED")
 templates.env.globals["FINAL_STATUSES"] = FINAL_STATUSES
-# Paths the sign-in form may send a user back to: our own pages only.
-_LOCAL_PATH = re.compile(r"^/[A-Za-z0-9/_.~%-]*(#[A-Za-z0-9_-]*)?$")
+# Paths the sign-in form may send a user back to: our own pages only. Used with fullmatch:
+# `match` lets `$` match before a final newline, which then broke the Location header.
+_LOCAL_PATH = re.compile(r"/[A-Za-z0-9/_.~%-]*(#[A-Za-z0-9_-]*)?")
 
 
 def base_path(request: Request) -> str:
@@ -70,7 +71,7 @@ def redirect(request: Request, path: str) -> RedirectResponse:
 def safe_next(request: Request, target: object) -> str:
     """A console path to go back to, or the home page (no open redirects)."""
     base = base_path(request)
-    if isinstance(target, str) and _LOCAL_PATH.match(target) and "//" not in target:
+    if isinstance(target, str) and _LOCAL_PATH.fullmatch(target) and "//" not in target:
         if target == base or target.startswith((base + "/", base + "#")):
             return target
     return base + "/"

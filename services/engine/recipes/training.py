@@ -59,25 +59,6 @@ class TrainingResult:
     training_seconds: float = 0.0
 
 
-def build_training_data(
-    user_ids: Any,
-    item_ids: Any,
-    timestamps: Any,
-    event_types: Any = None,
-    event_values: Any = None,
-    **metadata: Any,
-) -> TrainingData:
-    """TrainingData from raw columns; see `TrainingData.from_interactions`."""
-    return TrainingData.from_interactions(
-        user_ids,
-        item_ids,
-        timestamps,
-        event_types=event_types,
-        event_values=event_values,
-        **metadata,
-    )
-
-
 def validate_data(data: TrainingData) -> None:
     """Personalize's minimum: >= 1,000 interactions and >= 25 users with >= 2 each."""
     if len(data.users) < MIN_INTERACTIONS:

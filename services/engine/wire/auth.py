@@ -1,10 +1,11 @@
 """The engine's authentication: every API request is SigV4-signed by a known key pair.
 
 A pure ASGI middleware in front of the control plane, runtime and events APIs (the same
-app serves all three). It reads the body once, verifies the signature
-(`services.engine.wire.sigv4`) and hands the app the body it read. The console
-(`/console`, its own admin sign-in) and the health and metrics endpoints (probes and
-Prometheus, which reach services directly, never through the public proxy) are outside it.
+app serves all three). It checks the headers (`services.engine.wire.sigv4`) and only when
+they hold reads the body, once, checks the signature over it and hands the app the body
+it read. The console (`/console`, its own admin sign-in) and the health and metrics
+endpoints (probes and Prometheus, which reach services directly, never through the public
+proxy) are outside it.
 
 Refusals come in the shape of the API that was called: 400 with
 `application/x-amz-json-1.1` on the awsJson control plane (`POST /`), 403 with JSON on
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.engine.wire.errors import JSON_11, error_response
-from services.engine.wire.sigv4 import AuthError, SignedRequest, SigV4Verifier
+from services.engine.wire.sigv4 import AuthError, SigV4Verifier
 
 logger = logging.getLogger(__name__)
 
@@ -40,34 +41,40 @@ class SigV4Middleware:
         if scope["type"] != "http" or path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
             await self.app(scope, receive, send)
             return
+        try:
+            # The headers first: a request that is not signed by a known key, or whose
+            # signature cannot hold, is refused before any of its body is read, so that
+            # nobody can make the engine hold bodies (up to 4 MiB each) without a key.
+            checked = self.verifier.check_headers(
+                scope["method"],
+                scope.get("raw_path") or path.encode(),
+                scope.get("query_string", b""),
+                scope["headers"],
+            )
+        except AuthError as exc:
+            if any(name == b"transfer-encoding" for name, _ in scope["headers"]):
+                # A body of unstated length: dropped as it comes (never held) so that one
+                # over the size limit is a 413 here too, as when its length is stated.
+                if not await _drained(receive):
+                    return  # the client left
+            await _refuse(exc, path, scope, receive, send)
+            return
+        # Read under the shared middleware's size limit and deadline (408 when it passes).
         chunks = []
         while True:
             message = await receive()
-            if message["type"] != "http.request":  # the client left before sending it all
+            if message["type"] != "http.request":
+                # The client left before sending it all: nobody to answer; the shared
+                # middleware records the request as 499.
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
         try:
-            self.verifier.verify(
-                SignedRequest(
-                    method=scope["method"],
-                    raw_path=scope.get("raw_path") or path.encode(),
-                    query_string=scope.get("query_string", b""),
-                    headers=scope["headers"],
-                    body=body,
-                )
-            )
+            self.verifier.check_signature(checked, body)
         except AuthError as exc:
-            control_plane = path == "/"
-            response = error_response(
-                exc.code,
-                exc.message,
-                400 if control_plane else 403,
-                JSON_11 if control_plane else "application/json",
-            )
-            await response(scope, receive, send)
+            await _refuse(exc, path, scope, receive, send)
             return
 
         sent = False
@@ -80,3 +87,25 @@ class SigV4Middleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+async def _drained(receive: Receive) -> bool:
+    """Read the body to its end, keeping none of it; False if the client left first."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        if not message.get("more_body", False):
+            return True
+
+
+async def _refuse(exc: AuthError, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+    """The refusal in the shape of the API that was called."""
+    control_plane = path == "/"
+    response = error_response(
+        exc.code,
+        exc.message,
+        400 if control_plane else 403,
+        JSON_11 if control_plane else "application/json",
+    )
+    await response(scope, receive, send)

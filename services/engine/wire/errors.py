@@ -108,14 +108,20 @@ async def _http_error(_: Request, exc: Exception) -> Response:
         return error_response(
             "UnknownOperationException", "Unknown operation.", 404, "application/json"
         )
-    return error_response(
-        "InvalidInputException", str(exc.detail), exc.status_code, "application/json"
-    )
+    # A 413 or 408 from reading the body (services/common/request_body.py) keeps its code
+    # and its `Connection: close`.
+    return render_refusal(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+
+# botocore's standard retry mode retries RequestTimeoutException: a body that came too
+# slowly may well come in time on a second try.
+_REFUSAL_CODES = {413: "RequestEntityTooLargeException", 408: "RequestTimeoutException"}
 
 
 def render_refusal(status: int, message: str, headers: dict[str, str]) -> Response:
-    """A request refused before it reached the API (413 body, 431 headers), AWS-shaped."""
-    code = "RequestEntityTooLargeException" if status == 413 else "InvalidInputException"
+    """A request refused for its size (413 body, 431 headers) or for a body that did not
+    arrive in time (408), AWS-shaped."""
+    code = _REFUSAL_CODES.get(status, "InvalidInputException")
     return error_response(code, message, status, "application/json", headers)
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from services.engine.wire.errors import InvalidInput
 
+# Patterns as AWS words them (the error message quotes them). Always checked with fullmatch:
+# with `match`, `$` also matches before a final newline, so "name\n" would pass.
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")
 ARN = re.compile(r"^arn:([a-z\d-]+):personalize:.*:.*:.+$")
 ROLE_ARN = re.compile(r"^arn:([a-z\d-]+):iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
@@ -69,7 +71,7 @@ def string(
         raise _fail(field, value, f"Member must have length greater than or equal to {min_len}")
     if max_len is not None and len(value) > max_len:
         raise _fail(field, value, f"Member must have length less than or equal to {max_len}")
-    if pattern is not None and not pattern.match(value):
+    if pattern is not None and not pattern.fullmatch(value):
         raise _fail(
             field, value, f"Member must satisfy regular expression pattern: {pattern.pattern}"
         )
@@ -148,7 +150,7 @@ def string_map(
     if len(value) > max_entries:
         raise _fail(field, value, f"Member must have at most {max_entries} entries")
     for key, item in value.items():
-        if len(key) > max_key or (key_pattern is not None and not key_pattern.match(key)):
+        if len(key) > max_key or (key_pattern is not None and not key_pattern.fullmatch(key)):
             raise _fail(f"{field}.{key}", key, "Map key is not valid")
         if not isinstance(item, str):
             raise _fail(f"{field}.{key}", item, "Member must be a string")

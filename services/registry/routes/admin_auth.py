@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 
@@ -57,10 +56,9 @@ async def login(
     # The peer, or what uvicorn took from X-Forwarded-For of a trusted proxy
     # (--forwarded-allow-ips); the header itself is never read here.
     client = request.client.host if request.client else "unknown"
-    throttle, credentials = auth.throttle, auth.credentials
+    credentials = auth.credentials
     if credentials is None:  # never: the app refuses to start without them
         raise UpstreamUnavailable("admin sign-in is not configured")
-    key = throttle.key(username, client)
 
     def again(status: int, error: str) -> HTMLResponse:
         return render(
@@ -73,17 +71,17 @@ async def login(
             username=username,
         )
 
-    if left := throttle.locked_for(key):
-        return again(429, locked_message(left, every_address=throttle.username_locked(key)))
-    # argon2 takes ~0.1 s of CPU: keep it off the event loop.
-    if not await asyncio.to_thread(credentials.verify, username, password):
-        locked = throttle.failed(key)
-        logger.warning("failed admin sign-in", extra={"client": client, "locked": locked})
-        if locked:
-            every_address = throttle.username_locked(key)
-            return again(429, locked_message(throttle.lockout, every_address=every_address))
+    # The lockouts (attempts still being checked included) and the password, in one step.
+    check = await auth.check_password(username, password, client)
+    if check.checked and not check.signed_in:
+        logger.warning(
+            "failed admin sign-in", extra={"client": client, "locked": check.lockout is not None}
+        )
+    if check.lockout is not None:
+        every_address = check.lockout.every_client
+        return again(429, locked_message(check.lockout.seconds, every_address=every_address))
+    if not check.signed_in:
         return again(401, BAD_CREDENTIALS)
-    throttle.succeeded(key)
     logger.info("admin signed in", extra={"client": client})
     response = redirect(request, "/?done=signed-in")
     await auth.sign_in(request, response, credentials.username, path=cookie_path(request))

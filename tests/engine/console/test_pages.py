@@ -11,6 +11,7 @@ import pytest
 
 from tests.engine.console.conftest import ADMIN_USERNAME
 from tests.engine.console.helpers import csrf_of, sign_in
+from tests.engine.helpers import Clients, unique, wait_for
 from tests.utils.servers import RunningServer
 
 
@@ -54,6 +55,22 @@ def test_deleting_a_deployed_solution_shows_the_api_refusal(
     assert response.status_code == 400
     assert "has a version deployed by campaign" in response.text
     assert "delete the campaign first" in response.text
+
+
+def test_a_newline_after_next_on_delete_goes_home_instead_of_dropping_the_connection(
+    admin: httpx.Client, console_clients: Clients
+) -> None:
+    # The sign-in attack on the other form that redirects to `next`: "\n" passed the local
+    # path check and broke the Location header (uvicorn dropped the connection).
+    p = console_clients.personalize
+    group = p.create_dataset_group(name=unique("nl-next"))["datasetGroupArn"]
+    wait_for(p.describe_dataset_group, "datasetGroup", datasetGroupArn=group)
+    token = csrf_of(admin.get("/console/").text)
+    response = admin.post(
+        "/console/delete", data={"csrf_token": token, "arn": group, "next": "/console/x\n"}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/"
 
 
 def test_create_campaign_error_is_shown_on_the_form(

@@ -7,7 +7,7 @@ import pytest
 
 from services.engine.evaluation import METRIC_KEYS
 from services.engine.recipes.base import TrainingData
-from services.engine.recipes.training import build_training_data, train_solution_version
+from services.engine.recipes.training import train_solution_version
 
 
 def test_metrics_have_the_eight_keys_with_four_decimals(small_data):
@@ -66,7 +66,7 @@ def test_out_of_range_hyperparameter_is_rejected(small_data):
 
 
 def test_too_few_interactions_is_rejected():
-    data = build_training_data(["u1"] * 10, [f"i{i}" for i in range(10)], np.arange(10))
+    data = TrainingData.from_interactions(["u1"] * 10, [f"i{i}" for i in range(10)], np.arange(10))
     with pytest.raises(ValueError, match="at least 1000 interactions; the dataset group has 10"):
         train_solution_version(
             data, recipe_name="aws-sims", hyperparameters=None, perform_hpo=False
@@ -75,7 +75,9 @@ def test_too_few_interactions_is_rejected():
 
 def test_too_few_users_is_rejected():
     users = ["u1"] * 600 + ["u2"] * 600
-    data = build_training_data(users, [f"i{i % 50}" for i in range(1200)], np.arange(1200))
+    data = TrainingData.from_interactions(
+        users, [f"i{i % 50}" for i in range(1200)], np.arange(1200)
+    )
     with pytest.raises(ValueError, match="at least 25 users with 2 or more interactions; .* has 2"):
         train_solution_version(
             data, recipe_name="aws-sims", hyperparameters=None, perform_hpo=False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 
 from fastapi import APIRouter, HTTPException, Request
@@ -56,10 +55,11 @@ async def sign_in(request: Request) -> Response:
     # The peer, or what uvicorn took from X-Forwarded-For of a trusted proxy
     # (--forwarded-allow-ips); the header itself is never read here.
     client = request.client.host if request.client else "unknown"
-    key = auth.throttle.key(username, client)
-    locked = auth.throttle.locked_for(key)
-    if locked:
-        minutes = math.ceil(locked / 60)
+    # The lockouts (attempts still being checked included) and the password, in one step.
+    check = await auth.check_password(username, password, client)
+    if not check.checked:
+        assert check.lockout is not None
+        minutes = math.ceil(check.lockout.seconds / 60)
         unit = "minute" if minutes == 1 else "minutes"
         return await _sign_in_page(
             request,
@@ -67,12 +67,9 @@ async def sign_in(request: Request) -> Response:
             next_path=next_path,
             status=429,
         )
-    assert auth.credentials is not None  # require_configured guarantees it
-    # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
-    if not await asyncio.to_thread(auth.credentials.verify, username, password):
-        auth.throttle.failed(key)
+    # The failure that starts a lockout still says only "invalid": the next try says locked.
+    if not check.signed_in:
         return await _sign_in_page(request, error=BAD_CREDENTIALS, next_path=next_path, status=401)
-    auth.throttle.succeeded(key)
     response = redirect(request, "")
     response.headers["location"] = safe_next(request, next_path)
     # A new session (and CSRF token) on sign-in: a planted cookie is worth nothing.
