@@ -22,6 +22,7 @@ where every request computes its scores (a user's first request after a new even
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -35,12 +36,11 @@ from pathlib import Path
 import boto3
 import httpx
 import orjson
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.credentials import Credentials
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+
+from services.common.aws import sigv4_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -214,25 +214,20 @@ def train_campaigns(
 def lua_script(url: str, campaign: str, keys: dict[str, str] | None) -> str:
     """The wrk script: one body per user, each signed with `keys` (None: unsigned)."""
     bodies, auths = [], []
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    when = datetime.datetime.now(datetime.UTC)
+    stamp = when.strftime("%Y%m%dT%H%M%SZ")  # one X-Amz-Date for every request
     for user in range(1, 944):
         body = f'{{"campaignArn":"{campaign}","userId":"{user}","numResults":25}}'
         bodies.append(body)
         if keys is None:
             auths.append("")
             continue
-        request = AWSRequest(method="POST", url=url + "/recommendations", data=body.encode(),
-                             headers={"Content-Type": "application/json", "X-Amz-Date": stamp})
-        request.context["timestamp"] = stamp
-        signer = SigV4Auth(Credentials(keys["ENGINE_ACCESS_KEY_ID"],
-                                       keys["ENGINE_SECRET_ACCESS_KEY"]), "personalize", REGION)
-        canonical = signer.canonical_request(request)
-        signature = signer.signature(signer.string_to_sign(request, canonical), request)
-        signed = signer.signed_headers(signer.headers_to_sign(request))
-        auths.append(
-            f"AWS4-HMAC-SHA256 Credential={keys['ENGINE_ACCESS_KEY_ID']}/{stamp[:8]}/{REGION}/"
-            f"personalize/aws4_request, SignedHeaders={signed}, Signature={signature}"
+        signed = sigv4_headers(
+            url + "/recommendations", key_id=keys["ENGINE_ACCESS_KEY_ID"],
+            secret=keys["ENGINE_SECRET_ACCESS_KEY"], body=body.encode(), region=REGION,
+            headers={"Content-Type": "application/json"}, when=when,
         )
+        auths.append(signed["Authorization"])
     as_lua = ",".join
     return LUA % {
         "bodies": as_lua(json.dumps(b) for b in bodies),

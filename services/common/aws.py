@@ -8,11 +8,15 @@ AWS with the standard credential chain and `AWS_REGION`.
 
 from __future__ import annotations
 
+import datetime
 from contextlib import AsyncExitStack
 from typing import Any
 
 from aiobotocore.session import get_session
+from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from pydantic import BaseModel, SecretStr, model_validator
 
 from services.common.config import BaseServiceSettings
@@ -24,6 +28,8 @@ DEFAULT_READ_TIMEOUT = 10.0
 DEFAULT_MAX_POOL = 50
 
 PERSONALIZE_SERVICES = ("personalize", "personalize-runtime", "personalize-events")
+# The SigV4 service name all three sign with.
+PERSONALIZE_SIGNING_NAME = "personalize"
 
 
 class AwsSettings(BaseModel):
@@ -118,3 +124,32 @@ async def open_clients(stack: AsyncExitStack, aws: AwsSettings, *services: str) 
         client.meta.events.register("before-sign.*.*", forward_request_id)
         clients[name] = client
     return clients
+
+
+def sigv4_headers(
+    url: str,
+    *,
+    key_id: str,
+    secret: str,
+    body: bytes = b"",
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+    region: str = "us-east-1",
+    when: datetime.datetime | None = None,
+) -> dict[str, str]:
+    """`headers` plus `X-Amz-Date` and the Signature V4 `Authorization` of `method url`
+    with `body`, signed by botocore's own signer at `when` (default now), for raw HTTP
+    requests to the engine: load generators and tests, including deliberately bad ones."""
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+    stamp = (when or datetime.datetime.now(datetime.UTC)).strftime(SIGV4_TIMESTAMP)
+    request.context["timestamp"] = stamp
+    request.headers["X-Amz-Date"] = stamp
+    signer = SigV4Auth(Credentials(key_id, secret), PERSONALIZE_SIGNING_NAME, region)
+    canonical = signer.canonical_request(request)
+    signature = signer.signature(signer.string_to_sign(request, canonical), request)
+    signed = signer.signed_headers(signer.headers_to_sign(request))
+    request.headers["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={key_id}/{stamp[:8]}/{region}/"
+        f"{PERSONALIZE_SIGNING_NAME}/aws4_request, SignedHeaders={signed}, Signature={signature}"
+    )
+    return dict(request.headers.items())

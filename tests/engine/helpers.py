@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import time
 import uuid
@@ -13,11 +12,9 @@ from typing import Any
 
 import boto3
 import numpy as np
-from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.credentials import Credentials
 
+from services.common.aws import sigv4_headers
 from tests.utils.credentials import (
     ENGINE_ACCESS_KEY_ID,
     ENGINE_SECRET_ACCESS_KEY,
@@ -279,26 +276,11 @@ def deploy_many(p: Any, versions: dict[str, str]) -> dict[str, str]:
 def signed_headers(
     url: str,
     *,
-    body: bytes = b"",
-    method: str = "POST",
-    headers: dict[str, str] | None = None,
     key_id: str = ENGINE_ACCESS_KEY_ID,
     secret: str = ENGINE_SECRET_ACCESS_KEY,
     region: str = REGION,
-    when: datetime.datetime | None = None,
+    **request: Any,
 ) -> dict[str, str]:
-    """The headers of `method url` signed with botocore's SigV4 signer at time `when`
-    (default now): for raw HTTP requests to the engine, including deliberately bad ones."""
-    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
-    stamp = (when or datetime.datetime.now(datetime.UTC)).strftime(SIGV4_TIMESTAMP)
-    request.context["timestamp"] = stamp
-    request.headers["X-Amz-Date"] = stamp
-    signer = SigV4Auth(Credentials(key_id, secret), "personalize", region)
-    canonical = signer.canonical_request(request)
-    signature = signer.signature(signer.string_to_sign(request, canonical), request)
-    signed = signer.signed_headers(signer.headers_to_sign(request))
-    request.headers["Authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={key_id}/{stamp[:8]}/{region}/personalize/aws4_request, "
-        f"SignedHeaders={signed}, Signature={signature}"
-    )
-    return {name: value for name, value in request.headers.items()}
+    """`sigv4_headers` with the tests' key pair by default (`body`, `method`, `headers`,
+    `when` as there)."""
+    return sigv4_headers(url, key_id=key_id, secret=secret, region=region, **request)

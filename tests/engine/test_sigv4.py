@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 import httpx
@@ -28,13 +28,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.engine.wire.auth import SigV4Middleware
-from services.engine.wire.sigv4 import (
-    AuthError,
-    InvalidSignature,
-    SignedRequest,
-    SigV4Verifier,
-    canonical_query,
-)
+from services.engine.wire.errors import AuthError, InvalidSignature
+from services.engine.wire.sigv4 import SigV4Verifier, canonical_query
 from tests.engine.conftest import ENGINE_APP, engine_env
 from tests.engine.helpers import NO_RETRIES, REGION, Clients, signed_headers
 from tests.utils.credentials import (
@@ -74,11 +69,29 @@ def _botocore_signed(method: str, url: str, body: bytes, headers: dict[str, str]
     return request
 
 
-def _as_received(request: AWSRequest, host: str) -> SignedRequest:
+class Received(NamedTuple):
+    """One request as the engine receives it."""
+
+    method: str
+    raw_path: bytes
+    query_string: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def _verify(verifier: SigV4Verifier, received: Received) -> str:
+    """Both steps, as the middleware runs them (the body read in between)."""
+    checked = verifier.check_headers(
+        received.method, received.raw_path, received.query_string, received.headers
+    )
+    return verifier.check_signature(checked, received.body)
+
+
+def _as_received(request: AWSRequest, host: str) -> Received:
     path, _, query = request.url.split(host, 1)[1].partition("?")
     headers = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
     headers["Host"] = host
-    return SignedRequest(
+    return Received(
         method=request.method,
         raw_path=path.encode(),
         query_string=query.encode(),
@@ -113,20 +126,18 @@ def test_verifier_accepts_what_botocore_signs(
     request = _botocore_signed(method, url, body, headers)
     verifier = SigV4Verifier(keys=KEYS, region=REGION)
     received = _as_received(request, host)
-    assert verifier.verify(received) == ENGINE_ACCESS_KEY_ID
+    assert _verify(verifier, received) == ENGINE_ACCESS_KEY_ID
 
     tampered = [
-        SignedRequest(received.method, received.raw_path, received.query_string,
-                      received.headers, received.body + b"x"),
-        SignedRequest(received.method, received.raw_path + b"z", received.query_string,
-                      received.headers, received.body),
-        SignedRequest(received.method, received.raw_path, received.query_string,
-                      [(k, v + b"!" if k == b"x-custom" else v) for k, v in received.headers],
-                      received.body),
+        received._replace(body=received.body + b"x"),
+        received._replace(raw_path=received.raw_path + b"z"),
+        received._replace(
+            headers=[(k, v + b"!" if k == b"x-custom" else v) for k, v in received.headers]
+        ),
     ]
     for bad in tampered:
         with pytest.raises(InvalidSignature, match=MISMATCH):
-            verifier.verify(bad)
+            _verify(verifier, bad)
 
 
 def test_canonical_query_matches_botocore() -> None:
@@ -139,7 +150,7 @@ def _verify_at(stamp_time: datetime.datetime, now: float) -> None:
     headers = signed_headers("http://127.0.0.1:1/", body=b"{}", when=stamp_time)
     headers["host"] = "127.0.0.1:1"
     verifier = SigV4Verifier(keys=KEYS, region=REGION, clock=lambda: now)
-    verifier.verify(SignedRequest("POST", b"/", b"", _asgi_headers(headers), b"{}"))
+    _verify(verifier, Received("POST", b"/", b"", _asgi_headers(headers), b"{}"))
 
 
 def test_request_time_within_fifteen_minutes() -> None:
@@ -169,7 +180,7 @@ def test_malformed_authorization(authorization: str, code: str) -> None:
     verifier = SigV4Verifier(keys=KEYS, region=REGION)
     headers = {"authorization": authorization, "x-amz-date": "20261130T120000Z", "host": "h"}
     with pytest.raises(AuthError) as refused:
-        verifier.verify(SignedRequest("POST", b"/", b"", _asgi_headers(headers), b""))
+        _verify(verifier, Received("POST", b"/", b"", _asgi_headers(headers), b""))
     assert refused.value.code == code
 
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.engine.wire.errors import JSON_11, error_response
-from services.engine.wire.sigv4 import AuthError, SigV4Verifier
+from services.engine.wire.errors import JSON_11, AuthError, error_response
+from services.engine.wire.sigv4 import SigV4Verifier
 
 logger = logging.getLogger(__name__)
 

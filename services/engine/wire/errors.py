@@ -7,7 +7,12 @@
     ├── ResourceInUseException        400
     ├── LimitExceededException        400
     ├── InvalidNextTokenException     400
-    └── UnknownOperationException     400 (bad X-Amz-Target) / 404 (bad path)
+    ├── UnknownOperationException     400 (bad X-Amz-Target) / 404 (bad path)
+    └── AuthError (Signature V4)      400 on the control plane, 403 at runtime and events
+        ├── MissingAuthenticationTokenException
+        ├── IncompleteSignatureException
+        ├── UnrecognizedClientException
+        └── InvalidSignatureException
 
 botocore reads the code from `x-amzn-ErrorType` (then `__type`), so each raises the
 matching `client.exceptions.<Name>`. Client mistakes never get a 5xx: botocore would
@@ -70,6 +75,28 @@ class InvalidNextToken(PersonalizeError):
 
 class UnknownOperation(PersonalizeError):
     code = "UnknownOperationException"
+
+
+class AuthError(PersonalizeError):
+    """A request the SigV4 check refused; its status depends on the API (wire/auth.py)."""
+
+    code = "MissingAuthenticationTokenException"
+
+
+class MissingToken(AuthError):
+    code = "MissingAuthenticationTokenException"
+
+
+class IncompleteSignature(AuthError):
+    code = "IncompleteSignatureException"
+
+
+class UnrecognizedClient(AuthError):
+    code = "UnrecognizedClientException"
+
+
+class InvalidSignature(AuthError):
+    code = "InvalidSignatureException"
 
 
 def error_response(

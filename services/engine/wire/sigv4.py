@@ -38,7 +38,7 @@ import calendar
 import hashlib
 import hmac
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
@@ -46,9 +46,14 @@ from urllib.parse import quote
 
 from botocore.utils import normalize_url_path
 
-from services.engine.wire.errors import PersonalizeError
+from services.engine.wire.errors import (
+    IncompleteSignature,
+    InvalidSignature,
+    MissingToken,
+    UnrecognizedClient,
+)
 
-__all__ = ["AuthError", "HeaderCheck", "SigV4Verifier", "SignedRequest"]
+__all__ = ["HeaderCheck", "SigV4Verifier"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "personalize"  # the signing name of personalize, -runtime and -events alike
@@ -63,38 +68,6 @@ _SIGNATURE_MISMATCH = (
 _PAYLOAD_HASH_MISMATCH = (
     "The provided 'x-amz-content-sha256' header does not match what was computed."
 )
-
-
-class AuthError(PersonalizeError):
-    """A refused request: AWS's error code and message (the status depends on the API)."""
-
-    code = "MissingAuthenticationTokenException"
-
-
-class MissingToken(AuthError):
-    code = "MissingAuthenticationTokenException"
-
-
-class IncompleteSignature(AuthError):
-    code = "IncompleteSignatureException"
-
-
-class UnrecognizedClient(AuthError):
-    code = "UnrecognizedClientException"
-
-
-class InvalidSignature(AuthError):
-    code = "InvalidSignatureException"
-
-
-class SignedRequest(NamedTuple):
-    """What the verifier needs of one HTTP request, as received (a tuple: cheap to make)."""
-
-    method: str
-    raw_path: bytes
-    query_string: bytes
-    headers: Iterable[tuple[bytes, bytes]]  # lower-case names, as ASGI gives them
-    body: bytes
 
 
 class HeaderCheck(NamedTuple):
@@ -148,8 +121,8 @@ def canonical_query(query: str) -> str:
     """botocore's rule for a query already in the URL: pairs sorted, left as encoded."""
     if not query:
         return ""
-    pairs = [pair.partition("=") for pair in query.split("&")]
-    return "&".join(f"{k}={v}" for k, _, v in sorted((k, s, v) for k, s, v in pairs))
+    pairs = sorted(pair.partition("=") for pair in query.split("&"))
+    return "&".join(f"{k}={v}" for k, _, v in pairs)
 
 
 @dataclass
@@ -158,7 +131,7 @@ class SigV4Verifier:
 
     keys: Mapping[str, str]  # access key id -> secret access key
     region: str
-    clock: object = time.time  # replaceable in tests
+    clock: Callable[[], float] = time.time  # replaceable in tests
     _signing_keys: dict[tuple[str, str], hmac.HMAC] = field(default_factory=dict, repr=False)
     _paths: dict[bytes, str] = field(default_factory=dict, repr=False)
     _times: dict[str, int] = field(default_factory=dict, repr=False)
@@ -199,13 +172,6 @@ class SigV4Verifier:
                 self._times.clear()
             self._times[stamp] = seconds
         return seconds
-
-    def verify(self, request: SignedRequest) -> str:
-        """The access key id that signed `request`; raises an `AuthError` otherwise."""
-        prepared = self.check_headers(
-            request.method, request.raw_path, request.query_string, request.headers
-        )
-        return self.check_signature(prepared, request.body)
 
     def check_headers(
         self,
@@ -281,7 +247,7 @@ class SigV4Verifier:
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
             )
 
-        now = self.clock()  # type: ignore[operator]
+        now = self.clock()
         if seconds < now - MAX_SKEW_SECONDS:
             raise InvalidSignature(
                 f"Signature expired: {stamp} is now earlier than "
