@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -170,6 +171,18 @@ def wait(describe, key: str, **kwargs: str) -> dict:  # type: ignore[no-untyped-
         time.sleep(0.1)
 
 
+def interactions_dataset(p: Any, name: str) -> tuple[str, str]:
+    """A new dataset group and its ACTIVE Interactions dataset (USER_ID, ITEM_ID, TIMESTAMP)."""
+    schema = p.create_schema(name=f"{name}-schema", schema=SCHEMA)["schemaArn"]
+    group = p.create_dataset_group(name=name)["datasetGroupArn"]
+    wait(p.describe_dataset_group, "datasetGroup", datasetGroupArn=group)
+    dataset = p.create_dataset(
+        name=name, schemaArn=schema, datasetGroupArn=group, datasetType="INTERACTIONS"
+    )["datasetArn"]
+    wait(p.describe_dataset, "dataset", datasetArn=dataset)
+    return group, dataset
+
+
 def train_campaigns(
     url: str, data: Path, recipes: list[str], keys: dict[str, str]
 ) -> dict[str, str]:
@@ -181,13 +194,7 @@ def train_campaigns(
         "config": Config(retries={"max_attempts": 1}),
     }
     p = boto3.client("personalize", **kw)
-    schema = p.create_schema(name="bench-schema", schema=SCHEMA)["schemaArn"]
-    group = p.create_dataset_group(name="bench")["datasetGroupArn"]
-    wait(p.describe_dataset_group, "datasetGroup", datasetGroupArn=group)
-    dataset = p.create_dataset(
-        name="bench", schemaArn=schema, datasetGroupArn=group, datasetType="INTERACTIONS"
-    )["datasetArn"]
-    wait(p.describe_dataset, "dataset", datasetArn=dataset)
+    group, dataset = interactions_dataset(p, "bench")
     job = p.create_dataset_import_job(
         jobName="bench", datasetArn=dataset, dataSource={"dataLocation": f"file://{data}"}
     )["datasetImportJobArn"]

@@ -21,6 +21,7 @@ from services.common.middleware import (
     Metrics,
     RefusalRenderer,
     RequestContextMiddleware,
+    RequestGate,
     UnexpectedErrorRenderer,
     detail_refusal,
 )
@@ -69,6 +70,7 @@ def create_app(
     unexpected: UnexpectedErrorRenderer | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     render_refusal: RefusalRenderer = detail_refusal,
+    gate: RequestGate | None = None,
 ) -> FastAPI:
     """Wire logging, request ids, metrics, error handlers, health and the routers.
 
@@ -79,7 +81,8 @@ def create_app(
     the client's keep-alive connection open. `max_body_bytes` is the service's own
     request body limit (413 above it) unless `MAX_BODY_BYTES` says otherwise;
     `render_refusal` shapes that 413, the 431 for oversized headers and the 408 for a
-    body that did not arrive within `REQUEST_BODY_TIMEOUT_SECONDS`.
+    body that did not arrive within `REQUEST_BODY_TIMEOUT_SECONDS`. `gate` sees every
+    request before the app and may refuse it (see `RequestContextMiddleware`).
     """
     configure_logging(service, settings.LOG_LEVEL)
     app = FastAPI(
@@ -106,6 +109,7 @@ def create_app(
         max_header_bytes=settings.MAX_HEADER_BYTES,
         render_refusal=render_refusal,
         body_timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS,
+        gate=gate,
     )
     if install_errors:
         install_error_handlers(app)

@@ -21,6 +21,8 @@ from urllib.parse import urlparse
 
 from services.engine.s3 import list_keys, s3_client, split_s3_url
 
+MODEL_MARKER = "model.json"  # written last by TrainedModel.save
+
 
 class ArtifactStore(ABC):
     @abstractmethod
@@ -32,8 +34,9 @@ class ArtifactStore(ABC):
         """Make the model in `staging` the artifact `key`, atomically."""
 
     @abstractmethod
-    async def fetch(self, key: str) -> Path:
-        """A local directory holding the model `key` (FileNotFoundError if there is none)."""
+    async def fetch(self, key: str, *, marker: str = MODEL_MARKER) -> Path:
+        """A local directory holding the artifact `key`, whose file `marker` says it is
+        whole (FileNotFoundError if there is none)."""
 
     @abstractmethod
     async def delete(self, key: str) -> None: ...
@@ -58,10 +61,10 @@ class FileArtifactStore(ArtifactStore):
             await asyncio.to_thread(shutil.rmtree, final)
         staging.rename(final)
 
-    async def fetch(self, key: str) -> Path:
+    async def fetch(self, key: str, *, marker: str = MODEL_MARKER) -> Path:
         final = self._final(key)
-        if not (final / "model.json").is_file():
-            raise FileNotFoundError(f"no model at {final}")
+        if not (final / marker).is_file():
+            raise FileNotFoundError(f"no artifact at {final}")
         return final
 
     async def delete(self, key: str) -> None:
@@ -99,7 +102,7 @@ class S3ArtifactStore(ArtifactStore):
             )
         await asyncio.to_thread(shutil.rmtree, staging, True)
 
-    async def fetch(self, key: str) -> Path:
+    async def fetch(self, key: str, *, marker: str = MODEL_MARKER) -> Path:
         async with s3_client(self.endpoint_url, self.region) as s3:
             try:
                 response = await s3.get_object(
@@ -110,7 +113,7 @@ class S3ArtifactStore(ArtifactStore):
             async with response["Body"] as stream:
                 manifest = json.loads(await stream.read())
             local = self.cache_dir / key.replace("/", "_") / manifest["version"]
-            if (local / "model.json").is_file():
+            if (local / marker).is_file():
                 return local
             tmp = local.with_name(local.name + f".tmp-{uuid.uuid4().hex}")
             tmp.mkdir(parents=True)

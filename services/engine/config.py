@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from services.common.config import PLACEHOLDER_SECRETS, DatabaseSettings, load_settings
@@ -31,8 +31,13 @@ class Settings(DatabaseSettings):
     # clients can observe it, as they would on AWS.
     STATUS_STEP_SECONDS: float = 0.3
     TRAINING_WORKERS: int = 1
-    # BLAS/OpenMP/torch threads per training worker; the API shares the machine's cores.
-    TRAINING_THREADS: int = 1
+    # Replicas sharing a database: a background job's lease lasts this long unless renewed
+    # (every third of it); a dead replica's jobs are taken over once it passes.
+    LEASE_SECONDS: float = Field(default=30.0, gt=0)
+    # BLAS/OpenMP/torch threads per training worker; 0: one per core. The worker runs at a
+    # lower CPU priority (TRAINING_NICE), so serving keeps the cores it needs.
+    TRAINING_THREADS: int = Field(default=0, ge=0)
+    TRAINING_NICE: int = Field(default=10, ge=0, le=19)
     TRAINING_SEED: int = 42
     # AWS needs 1,000 records in a FULL interactions import.
     MIN_INTERACTIONS_PER_IMPORT: int = 1000

@@ -20,6 +20,7 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 
@@ -63,8 +64,9 @@ def check(location: str, roots: Sequence[str]) -> str:
     return real
 
 
-def read_inside(location: str, roots: Sequence[str]) -> bytes | None:
-    """The file's bytes, re-checked on the file actually opened; None if it does not exist.
+def open_inside(location: str, roots: Sequence[str]) -> BinaryIO | None:
+    """The file opened for reading, re-checked on the file actually opened; None if it
+    does not exist. The caller closes it.
 
     O_NOFOLLOW refuses a symlink swapped in as the last component after the check;
     O_NONBLOCK keeps a FIFO from hanging the job. On Linux the opened file's own path
@@ -91,5 +93,4 @@ def read_inside(location: str, roots: Sequence[str]) -> bytes | None:
     except BaseException:
         os.close(fd)
         raise
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    return os.fdopen(fd, "rb")

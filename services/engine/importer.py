@@ -1,77 +1,85 @@
-"""Dataset import jobs: read a CSV, check every row against the schema, load it in one transaction.
+"""Dataset import jobs: stream a CSV, check every row against the schema, store it atomically.
 
 Sources: `s3://bucket/key` (or `s3://bucket/prefix/` for every object under it) through
 aiobotocore at S3_ENDPOINT_URL, and `file:///abs/path` (our documented extension for the
-embedded mode: read on the engine's host, only inside IMPORT_ROOTS). A failure names the
-row and leaves the dataset untouched; it quotes at most EXCERPT characters of the file.
+embedded mode: read on the engine's host, only inside IMPORT_ROOTS). S3 objects are
+streamed to local temporary files first, so memory stays bounded whatever their size.
+
+Rows are read block by block (`csv_stream.read_csv`, vectorised) and never held whole:
+interactions go straight into Parquet parts (`dataset_files`), which become the
+dataset's rows in one transaction at the end; items and users, a row per item or user,
+go to the database in one transaction. A failure names the row and leaves the dataset
+untouched; it quotes at most EXCERPT characters of the file.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
+import contextlib
 import json
-import math
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import delete, insert
 
-from services.engine import import_roots
-from services.engine.avro import AvroSchema, SchemaField, check_for_dataset, parse_schema
+from services.engine import dataset_files, import_roots
+from services.engine.avro import AvroSchema, check_for_dataset, parse_schema
+from services.engine.csv_stream import read_csv
 from services.engine.lifecycle import StepFailed
-from services.engine.models import (
-    Dataset,
-    DatasetImportJob,
-    Interaction,
-    ItemRecord,
-    Schema,
-    UserRecord,
-)
+from services.engine.models import Dataset, DatasetImportJob, ItemRecord, Schema, UserRecord
 from services.engine.s3 import list_keys, s3_client, split_s3_url
 
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
 
-MAX_ID_LENGTH = 256
 INSERT_BATCH = 5000
-STANDARD_INTERACTION_COLUMNS = {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE"}
-# A failureReason quotes at most this much of one value of the file.
-EXCERPT = 100
-# Avro's int is 32 bits and long 64: larger values would overflow the database's columns.
-INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
-# Objects of an s3:// prefix read at the same time.
+# Objects of an s3:// prefix fetched at the same time.
 S3_READ_CONCURRENCY = 16
+S3_CHUNK = 1 << 20  # bytes read from an object's stream at a time
 
 
 @dataclass(frozen=True)
-class ImportPlan:
-    dataset_type: str
-    group_arn: str
-    mode: str
-    rows: list[dict[str, Any]]
+class Source:
+    """One file to import: the location to name in messages, and a readable local file."""
+
+    name: str
+    file: BinaryIO | Path
 
 
-async def read_source(ctx: EngineContext, location: str) -> list[tuple[str, bytes]]:
-    """The files at `location` as (s3:// or file:// url, bytes), in key order; StepFailed says
-    why they cannot be read."""
+@contextlib.asynccontextmanager
+async def local_sources(ctx: EngineContext, location: str) -> AsyncIterator[list[Source]]:
+    """The files at `location`, in key order, readable locally while the context lasts;
+    StepFailed says why they cannot be read."""
     if location.startswith("file://"):
         # Checked again here, on the file actually opened: the roots may have changed since
         # the job was created, or a symlink been swapped in (services/engine/import_roots.py).
         try:
-            data = await asyncio.to_thread(
-                import_roots.read_inside, location, ctx.settings.IMPORT_ROOTS
+            handle = await asyncio.to_thread(
+                import_roots.open_inside, location, ctx.settings.IMPORT_ROOTS
             )
         except (import_roots.OutsideRoots, import_roots.Unreadable) as exc:
             raise StepFailed(str(exc)) from None
-        if data is None:
+        if handle is None:
             raise StepFailed(f"Input file {location} does not exist.")
-        return [(location, data)]
+        with handle:
+            yield [Source(location, handle)]
+        return
     if not location.startswith("s3://"):
         raise StepFailed(
             f"Unsupported data location {location}: use s3://bucket/key or file:///path."
         )
+    folder = Path(tempfile.mkdtemp(prefix="engine-import-"))
+    try:
+        yield await _download(ctx, location, folder)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+
+
+async def _download(ctx: EngineContext, location: str, folder: Path) -> list[Source]:
     bucket, key = split_s3_url(location)
     try:
         async with s3_client(ctx.settings.S3_ENDPOINT_URL, ctx.settings.AWS_REGION) as s3:
@@ -82,18 +90,22 @@ async def read_source(ctx: EngineContext, location: str) -> list[tuple[str, byte
                 if not keys:
                     raise StepFailed(f"No objects found under {location}.")
             # A prefix may hold thousands of small files: fetch several at once, one round
-            # trip each, and keep them in key order.
+            # trip each, each streamed to its own local file.
             gate = asyncio.Semaphore(S3_READ_CONCURRENCY)
 
-            async def get(name: str) -> bytes:
+            async def get(index: int, name: str) -> Source:
+                target = folder / f"{index:06d}.csv"
                 async with gate:
                     response = await s3.get_object(Bucket=bucket, Key=name)
                     async with response["Body"] as stream:
-                        return await stream.read()
+                        with open(target, "wb") as out:
+                            while chunk := await stream.read(S3_CHUNK):
+                                out.write(chunk)
+                return Source(f"s3://{bucket}/{name}", target)
 
-            tasks = [asyncio.ensure_future(get(name)) for name in keys]
+            tasks = [asyncio.ensure_future(get(i, name)) for i, name in enumerate(keys)]
             try:
-                blobs = await asyncio.gather(*tasks)
+                return list(await asyncio.gather(*tasks))
             except BaseException:
                 # The first failure decides the job: stop the other reads before the client
                 # closes under them.
@@ -101,118 +113,52 @@ async def read_source(ctx: EngineContext, location: str) -> list[tuple[str, byte
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
-            return [(f"s3://{bucket}/{name}", data) for name, data in zip(keys, blobs, strict=True)]
     except StepFailed:
         raise
     except Exception as exc:  # botocore's errors carry the S3 code in their text
         raise StepFailed(f"Cannot read {location}: {exc}") from None
 
 
-def excerpt(text: str) -> str:
-    """`text` quoted, shortened to EXCERPT characters (a reason never carries a whole file)."""
-    return repr(text if len(text) <= EXCERPT else text[:EXCERPT] + "...")
+def _is_empty(source: Source) -> bool:
+    """An object holding nothing but whitespace (e.g. a _SUCCESS marker under a prefix)."""
+    if isinstance(source.file, Path):
+        with open(source.file, "rb") as handle:
+            return not handle.read(4096).strip() and handle.read(1) == b""
+    return False
 
 
-def _convert(field: SchemaField, raw: str, line: int) -> Any:
-    if raw == "":
-        if field.nullable:
-            return None
-        raise StepFailed(f"Row {line}: the required column {field.name} is empty.")
-    try:
-        if field.type in ("int", "long"):
-            value = int(raw)
-            low, high = INT_RANGES[field.type]
-            if not low <= value <= high:
-                raise ValueError
-            return value
-        if field.type in ("float", "double"):
-            number = float(raw)
-            if not math.isfinite(number):  # nan, inf and 1e999 would poison training
-                raise ValueError
-            return number
-        if field.type == "boolean":
-            lowered = raw.lower()
-            if lowered not in ("true", "false"):
-                raise ValueError
-            return lowered == "true"
-    except ValueError:
-        raise StepFailed(
-            f"Row {line}: {field.name} value {excerpt(raw)} is not a valid {field.type}."
-        ) from None
-    if field.name in ("USER_ID", "ITEM_ID") and len(raw) > MAX_ID_LENGTH:
-        raise StepFailed(f"Row {line}: {field.name} is longer than {MAX_ID_LENGTH} characters.")
-    return raw
+def _batches(sources: list[Source], schema: AvroSchema):  # type: ignore[no-untyped-def]
+    """Every file's checked batches, each file with its own header, as one dataset.
 
-
-def parse_csv(data: bytes, schema: AvroSchema) -> list[dict[str, Any]]:
-    """Every row checked against the schema, as dicts keyed by schema field name."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise StepFailed(f"The file is not UTF-8 (byte {exc.start}).") from None
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise StepFailed(f"Row 1: {exc}.") from None
-    if not header:
-        raise StepFailed("The file is empty: a CSV with a header row is required.")
-    by_upper = {f.name.upper(): f for f in schema.fields}
-    columns: list[SchemaField] = []
-    for name in header:
-        field = by_upper.get(name.strip().upper())
-        if field is None:
-            raise StepFailed(f"Row 1: column {excerpt(name)} is not a field of the schema.")
-        columns.append(field)
-    present = {f.name for f in columns}
-    for field in schema.fields:
-        if field.name not in present and not field.nullable:
-            raise StepFailed(f"Row 1: the required column {field.name} is missing from the header.")
-    rows: list[dict[str, Any]] = []
-    width = len(columns)
-    try:
-        for line, values in enumerate(reader, start=2):
-            if not values:
-                continue
-            if len(values) != width:
-                raise StepFailed(f"Row {line}: expected {width} values, found {len(values)}.")
-            rows.append(
-                {f.name: _convert(f, v, line) for f, v in zip(columns, values, strict=True)}
-            )
-    except csv.Error as exc:  # e.g. a field over csv's size limit; the text quotes no data
-        raise StepFailed(f"Row {reader.line_num}: {exc}.") from None
-    return rows
-
-
-def parse_sources(sources: list[tuple[str, bytes]], schema: AvroSchema) -> list[dict[str, Any]]:
-    """The rows of every file, each file with its own header, as one dataset.
-
-    Rows are numbered within their file; when there are several files a failure also names
-    the file, so `Row N` can be found.
-    """
-    rows: list[dict[str, Any]] = []
-    for name, data in sources:
-        if len(sources) > 1 and not data.strip():
-            continue  # an empty object under a prefix, e.g. a _SUCCESS marker, holds no rows
+    Rows are numbered within their file; when there are several files a failure also
+    names the file, so `Row N` can be found."""
+    for source in sources:
+        if len(sources) > 1 and _is_empty(source):
+            continue
         try:
-            rows.extend(parse_csv(data, schema))
+            yield from read_csv(source.file, schema)
         except StepFailed as exc:
             if len(sources) == 1:
                 raise
-            raise StepFailed(f"In {name}: {exc}") from None
+            raise StepFailed(f"In {source.name}: {exc}") from None
+
+
+def stage_interactions(
+    sources: list[Source], schema: AvroSchema, staging: Path
+) -> dataset_files.StagedSet:
+    """Read and check every row, writing Parquet parts into `staging` as they come."""
+    writer = dataset_files.PartWriter(staging)
+    for batch in _batches(sources, schema):
+        writer.write(batch)
+    return writer.finish()
+
+
+def read_records(sources: list[Source], schema: AvroSchema) -> list[dict[str, Any]]:
+    """Items or users rows as dicts keyed by field name (a row per item or user)."""
+    rows: list[dict[str, Any]] = []
+    for batch in _batches(sources, schema):
+        rows.extend(batch.to_pylist())
     return rows
-
-
-def _interaction(row: dict[str, Any], group_arn: str) -> dict[str, Any]:
-    return {
-        "dataset_group_arn": group_arn,
-        "user_id": str(row["USER_ID"]),
-        "item_id": str(row["ITEM_ID"]),
-        "timestamp": int(row["TIMESTAMP"]),
-        "event_type": row.get("EVENT_TYPE"),
-        "event_value": row.get("EVENT_VALUE"),
-        "from_events": False,
-    }
 
 
 def _record(row: dict[str, Any], key: str, group_arn: str, id_column: str) -> dict[str, Any]:
@@ -224,36 +170,30 @@ def _record(row: dict[str, Any], key: str, group_arn: str, id_column: str) -> di
     }
 
 
-async def _load(ctx: EngineContext, plan: ImportPlan) -> None:
-    """Replace (FULL) or extend (INCREMENTAL) the dataset's rows in one transaction."""
+async def _load_records(
+    ctx: EngineContext, dataset_type: str, group_arn: str, mode: str, rows: list[dict[str, Any]]
+) -> None:
+    """Replace (FULL) or update (INCREMENTAL) an Items or Users dataset in one transaction."""
     model: Any
-    if plan.dataset_type == "INTERACTIONS":
-        model, payload = Interaction, [_interaction(r, plan.group_arn) for r in plan.rows]
-    elif plan.dataset_type == "ITEMS":
-        unique = {str(r["ITEM_ID"]): r for r in plan.rows}  # a repeated id: the last row wins
-        model, payload = (
-            ItemRecord,
-            [_record(r, "ITEM_ID", plan.group_arn, "item_id") for r in unique.values()],
-        )
+    if dataset_type == "ITEMS":
+        unique = {str(r["ITEM_ID"]): r for r in rows}  # a repeated id: the last row wins
+        model, id_column, key_field = ItemRecord, "item_id", "ITEM_ID"
     else:
-        unique = {str(r["USER_ID"]): r for r in plan.rows}
-        model, payload = (
-            UserRecord,
-            [_record(r, "USER_ID", plan.group_arn, "user_id") for r in unique.values()],
-        )
+        unique = {str(r["USER_ID"]): r for r in rows}
+        model, id_column, key_field = UserRecord, "user_id", "USER_ID"
+    payload = [_record(r, key_field, group_arn, id_column) for r in unique.values()]
     async with ctx.sessionmaker() as session, session.begin():
-        if plan.mode == "FULL" or model is not Interaction:
-            stmt = delete(model).where(model.dataset_group_arn == plan.group_arn)
-            if model is Interaction:
-                stmt = stmt.where(Interaction.from_events.is_(False))  # PutEvents rows stay
-            elif plan.mode == "INCREMENTAL":
-                key = model.item_id if model is ItemRecord else model.user_id
-                ids = [p["item_id" if model is ItemRecord else "user_id"] for p in payload]
-                stmt = delete(model).where(model.dataset_group_arn == plan.group_arn, key.in_(ids))
+        stmt = delete(model).where(model.dataset_group_arn == group_arn)
+        if mode == "INCREMENTAL":
+            key = getattr(model, id_column)
+            ids = [p[id_column] for p in payload]
+            for start in range(0, len(ids), INSERT_BATCH):
+                await session.execute(stmt.where(key.in_(ids[start : start + INSERT_BATCH])))
+        else:
             await session.execute(stmt)
         for start in range(0, len(payload), INSERT_BATCH):
             await session.execute(insert(model), payload[start : start + INSERT_BATCH])
-    ctx.metrics.imported_rows.labels(plan.dataset_type).inc(len(payload))
+    ctx.metrics.imported_rows.labels(dataset_type).inc(len(payload))
 
 
 async def run_import(ctx: EngineContext, job_arn: str) -> None:
@@ -266,17 +206,40 @@ async def run_import(ctx: EngineContext, job_arn: str) -> None:
         raise StepFailed("The dataset or its schema was deleted during the import.")
     parsed = parse_schema(schema.definition)
     check_for_dataset(parsed, dataset.dataset_type)
-    sources = await read_source(ctx, job.data_location)
-    rows = await asyncio.to_thread(parse_sources, sources, parsed)
-    minimum = ctx.settings.MIN_INTERACTIONS_PER_IMPORT
-    if dataset.dataset_type == "INTERACTIONS" and job.import_mode == "FULL" and len(rows) < minimum:
-        raise StepFailed(
-            f"The file has {len(rows)} records; "
-            f"a FULL import of interactions needs at least {minimum}."
+    group_arn = dataset.dataset_group_arn
+    async with local_sources(ctx, job.data_location) as sources:
+        if dataset.dataset_type != "INTERACTIONS":
+            rows = await asyncio.to_thread(read_records, sources, parsed)
+            if not rows:
+                raise StepFailed("The file has no records.")
+            await _load_records(ctx, dataset.dataset_type, group_arn, job.import_mode, rows)
+            await ctx.serving.reload_group(group_arn)
+            return
+        staging = ctx.artifacts.staging_dir()
+        try:
+            staged = await asyncio.to_thread(stage_interactions, sources, parsed, staging)
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, staging, True)
+            raise
+    try:
+        minimum = ctx.settings.MIN_INTERACTIONS_PER_IMPORT
+        if job.import_mode == "FULL" and staged.rows < minimum:
+            raise StepFailed(
+                f"The file has {staged.rows} records; "
+                f"a FULL import of interactions needs at least {minimum}."
+            )
+        if not staged.rows:
+            raise StepFailed("The file has no records.")
+        await dataset_files.install(
+            sessionmaker=ctx.sessionmaker,
+            artifacts=ctx.artifacts,
+            staged=staged,
+            dataset_arn=dataset.arn,
+            group_arn=group_arn,
+            job_arn=job_arn,
+            mode=job.import_mode,
         )
-    if not rows:
-        raise StepFailed("The file has no records.")
-    await _load(
-        ctx, ImportPlan(dataset.dataset_type, dataset.dataset_group_arn, job.import_mode, rows)
-    )
-    await ctx.serving.reload_group(dataset.dataset_group_arn)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, staging, True)
+    ctx.metrics.imported_rows.labels("INTERACTIONS").inc(staged.rows)
+    await ctx.serving.reload_group(group_arn)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import logging
 
-from starlette.middleware import Middleware
-
 from services.common.app import create_app
 from services.engine import events
 from services.engine.config import get_settings
@@ -17,7 +15,7 @@ from services.engine.controlplane import OPERATIONS
 from services.engine.health import campaigns_loaded, database_ready
 from services.engine.runtime import routes as runtime_routes
 from services.engine.startup import lifespan_for
-from services.engine.wire.auth import SigV4Middleware
+from services.engine.wire.auth import SigV4Gate
 from services.engine.wire.errors import (
     install_aws_error_handlers,
     render_refusal,
@@ -40,9 +38,9 @@ app = create_app(
     max_body_bytes=4 * 1024 * 1024,
     unexpected=render_unexpected,  # answered, not re-raised: the connection stays open
     render_refusal=render_refusal,
-    middleware=[]
+    gate=None
     if settings.ENGINE_ALLOW_ANONYMOUS
-    else [Middleware(SigV4Middleware, keys=settings.access_keys(), region=settings.AWS_REGION)],
+    else SigV4Gate(keys=settings.access_keys(), region=settings.AWS_REGION),
 )
 if settings.ENGINE_ALLOW_ANONYMOUS:
     logging.getLogger("services.engine").warning(

@@ -129,3 +129,31 @@ class UserRecord(SQLModel, table=True):
     dataset_group_arn: str = Field(primary_key=True, max_length=256)
     user_id: str = Field(primary_key=True, max_length=256)
     attributes: str = Field(sa_type=Text)
+
+
+class DatasetFiles(SQLModel, table=True):
+    """One import's rows of a dataset, as Parquet files in the artifact store.
+
+    A dataset's imported rows are the union of its file sets, oldest first: a FULL import
+    replaces them with its own set in one transaction, an INCREMENTAL one adds a set.
+    Only this metadata lives in the database (services/engine/dataset_files.py).
+    """
+
+    __tablename__ = "dataset_files"
+    key: str = Field(primary_key=True, max_length=512)  # the artifact key of the set
+    dataset_arn: str = Field(index=True, max_length=256)
+    dataset_group_arn: str = Field(index=True, max_length=256)
+    job_arn: str = Field(max_length=256)
+    rows: int = Field(sa_type=BigInteger)
+    files: str = Field(sa_type=Text)  # JSON list of the Parquet file names
+    created: float
+
+
+class Lease(SQLModel, table=True):
+    """Which engine replica runs the background work of a resource, and until when
+    (services/engine/leases.py)."""
+
+    __tablename__ = "lease"
+    arn: str = Field(primary_key=True, max_length=256)
+    owner: str = Field(max_length=256)
+    expires: float

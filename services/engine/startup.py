@@ -11,6 +11,7 @@ After a restart (clean or kill -9):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from services.common.db import create_engine, create_sessionmaker
 from services.common.migrations import upgrade_to_head_async
-from services.engine import lifecycle
+from services.engine import dataset_files, lifecycle
 from services.engine.artifacts import artifact_store
 from services.engine.config import Settings
 from services.engine.context import EngineContext
@@ -40,6 +41,7 @@ from services.engine.metrics import EngineMetrics
 from services.engine.models import (
     Campaign,
     Dataset,
+    DatasetFiles,
     DatasetGroup,
     DatasetImportJob,
     EventTracker,
@@ -61,7 +63,9 @@ SIMPLE = {
 }
 
 
-async def recover(ctx: EngineContext) -> None:
+async def recover(ctx: EngineContext, *, startup: bool = False) -> None:
+    """Finish or fail the work nobody runs any more: at startup, and every third of
+    LEASE_SECONDS for work a dead replica left (services/engine/leases.py)."""
     async with ctx.sessionmaker() as session:
         versions = (
             (
@@ -96,7 +100,19 @@ async def recover(ctx: EngineContext) -> None:
             .scalars()
             .all()
         )
+    updating = {}
+    for campaign in active_campaigns:
+        update = json.loads(campaign.latest_update) if campaign.latest_update else None
+        if update and update["status"] in CREATING:
+            updating[campaign.arn] = (campaign, update["solutionVersionArn"])
+    rows = [*versions, *jobs, *(r for group in pending.values() for r in group)]
+    rows += [campaign for campaign, _ in updating.values()]
+    orphans = await ctx.leases.orphaned(
+        [(row.arn, row.updated) for row in rows if row.arn not in ctx.tasks]
+    )
     for version in versions:
+        if version.arn not in orphans or not await ctx.leases.claim(version.arn):
+            continue
         stopped = version.status == lifecycle.STOPPING
         await set_status(
             sessionmaker=ctx.sessionmaker,
@@ -108,17 +124,16 @@ async def recover(ctx: EngineContext) -> None:
             else "The engine restarted while this solution version was training; "
             "create a new solution version.",
         )
+        await ctx.leases.release(version.arn)
     for job in jobs:
-        await set_status(
-            sessionmaker=ctx.sessionmaker,
-            model=DatasetImportJob,
-            arn=job.arn,
-            status=lifecycle.FAILED,
-            failure_reason="The engine restarted during the import; nothing was imported. "
-            "Run the job again.",
-        )
-    for model, rows in pending.items():
-        for row in rows:
+        if job.arn not in orphans or not await ctx.leases.claim(job.arn):
+            continue
+        await _end_import(ctx, job)
+        await ctx.leases.release(job.arn)
+    for model, group in pending.items():
+        for row in group:
+            if row.arn not in orphans:
+                continue
             deleting = row.status in DELETING
             if model is Campaign:
                 assert isinstance(row, Campaign)
@@ -130,11 +145,49 @@ async def recover(ctx: EngineContext) -> None:
                 SIMPLE[model].resume_delete(ctx, row.arn)  # type: ignore[attr-defined]
             else:
                 SIMPLE[model].resume(ctx, row.arn)  # type: ignore[attr-defined]
-    for campaign in active_campaigns:
-        update = json.loads(campaign.latest_update) if campaign.latest_update else None
-        if update and update["status"] in CREATING:
-            campaigns.resume_update(ctx, campaign.arn, update["solutionVersionArn"])
-        ctx.spawn(f"warm:{campaign.arn}", _warm(ctx, campaign.arn))
+    for arn, (_, version_arn) in updating.items():
+        if arn in orphans:
+            campaigns.resume_update(ctx, arn, version_arn)
+    if startup:
+        for campaign in active_campaigns:
+            ctx.spawn(f"warm:{campaign.arn}", _warm(ctx, campaign.arn), leased=False)
+
+
+async def _end_import(ctx: EngineContext, job: DatasetImportJob) -> None:
+    """An import whose engine stopped: done if its rows went in, else failed and its
+    published files (if any) removed."""
+    async with ctx.sessionmaker() as session:
+        installed = await session.scalar(
+            select(DatasetFiles.key).where(DatasetFiles.job_arn == job.arn)
+        )
+    if installed is not None:  # stopped after its rows went in: it is done
+        await set_status(
+            sessionmaker=ctx.sessionmaker,
+            model=DatasetImportJob,
+            arn=job.arn,
+            status=lifecycle.ACTIVE,
+        )
+        return
+    await set_status(
+        sessionmaker=ctx.sessionmaker,
+        model=DatasetImportJob,
+        arn=job.arn,
+        status=lifecycle.FAILED,
+        failure_reason="The engine restarted during the import; nothing was imported. "
+        "Run the job again.",
+    )
+    await dataset_files.discard(ctx.artifacts, [dataset_files.set_key(job.dataset_arn, job.arn)])
+
+
+async def _sweep(ctx: EngineContext) -> None:
+    """Renew this replica's leases and take over what dead replicas left, forever."""
+    while True:
+        await asyncio.sleep(ctx.settings.LEASE_SECONDS / 3)
+        try:
+            await ctx.leases.renew()
+            await recover(ctx)
+        except Exception:  # a database hiccup: try again next round
+            logger.exception("lease sweep failed")
 
 
 async def _warm(ctx: EngineContext, campaign_arn: str) -> None:
@@ -172,7 +225,8 @@ def lifespan_for(settings: Settings):  # type: ignore[no-untyped-def]
         app.state.engine = ctx
         app.state.engine_db = db
         app.state.sessionmaker = ctx.sessionmaker
-        await recover(ctx)
+        await recover(ctx, startup=True)
+        ctx.spawn("lease-sweeper", _sweep(ctx), leased=False)
         try:
             yield
         finally:

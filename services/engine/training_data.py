@@ -1,18 +1,26 @@
-"""Read a dataset group's tables and index them with `TrainingData.from_interactions`.
+"""Read a dataset group's data and index it with `TrainingData.from_interactions`.
 
 That classmethod is the one builder of `TrainingData` (the recipe tests use it directly):
-production only turns database rows into its raw columns, so both index the catalogue the
-same way, with the items that exist only in an Items dataset kept in it, as in Personalize.
+production only turns the stored columns (`dataset_files.read_interactions`: the Parquet
+sets and the PutEvents rows) into its raw arrays, with no Python object per row, so both
+index the catalogue the same way, with the items that exist only in an Items dataset kept
+in it, as in Personalize.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.engine.models import Interaction, ItemRecord, UserRecord
+from services.engine.artifacts import ArtifactStore
+from services.engine.dataset_files import InteractionParts, combine, interaction_parts
+from services.engine.models import ItemRecord, UserRecord
 from services.engine.recipes.base import TrainingData
 
 
@@ -27,26 +35,31 @@ def _rows(attributes: list[tuple[str, str]]) -> dict[str, dict[str, str]] | None
     return out
 
 
-async def build_training_data(
+@dataclass(frozen=True)
+class TrainingSource:
+    """What a training worker needs to build a group's `TrainingData` (`assemble`): where
+    the interactions are and the metadata rows; small and picklable, so the heavy work
+    (reading Parquet, indexing millions of ids) happens in the worker, not the API."""
+
+    interactions: InteractionParts
+    items: list[tuple[str, str]]  # (item id, attributes as JSON)
+    users: list[tuple[str, str]]
+    event_type: str | None = None
+    event_value_threshold: float | None = None
+
+
+async def training_source(
     sessionmaker: async_sessionmaker[AsyncSession],
+    artifacts: ArtifactStore,
     group_arn: str,
     *,
     event_type: str | None = None,
     event_value_threshold: float | None = None,
-) -> TrainingData:
-    stmt = select(
-        Interaction.user_id,
-        Interaction.item_id,
-        Interaction.timestamp,
-        Interaction.event_type,
-        Interaction.event_value,
-    ).where(Interaction.dataset_group_arn == group_arn)
-    if event_type:
-        stmt = stmt.where(Interaction.event_type == event_type)
-    if event_value_threshold is not None:
-        stmt = stmt.where(Interaction.event_value >= event_value_threshold)
+) -> TrainingSource:
+    parts = await interaction_parts(
+        sessionmaker=sessionmaker, artifacts=artifacts, group_arn=group_arn
+    )
     async with sessionmaker() as session:
-        rows = (await session.execute(stmt)).all()
         items_rows = (
             await session.execute(
                 select(ItemRecord.item_id, ItemRecord.attributes).where(
@@ -61,16 +74,41 @@ async def build_training_data(
                 )
             )
         ).all()
+    return TrainingSource(
+        parts,
+        [(r[0], r[1]) for r in items_rows],
+        [(r[0], r[1]) for r in users_rows],
+        event_type,
+        event_value_threshold,
+    )
+
+
+def assemble(source: TrainingSource) -> TrainingData:
+    """The group's `TrainingData`, with whole-column operations (runs in the worker)."""
+    table = combine(source.interactions)
+    if source.event_type:
+        table = table.filter(pc.equal(table["event_type"], source.event_type))
+    if source.event_value_threshold is not None:
+        table = table.filter(
+            pc.greater_equal(table["event_value"], source.event_value_threshold)
+        )
     # Columns only when some row has them: recipes treat None as "the dataset has no such
     # column"; within a column a missing type is "" and a missing value NaN.
-    has_types = any(r[3] is not None for r in rows)
-    has_values = any(r[4] is not None for r in rows)
+    types, values = table["event_type"], table["event_value"]
+    has_types, has_values = types.null_count < len(types), values.null_count < len(values)
     return TrainingData.from_interactions(
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        event_types=[r[3] or "" for r in rows] if has_types else None,
-        event_values=[float("nan") if r[4] is None else r[4] for r in rows] if has_values else None,
-        item_metadata=_rows([(r[0], r[1]) for r in items_rows]),
-        user_metadata=_rows([(r[0], r[1]) for r in users_rows]),
+        _strings(table["user_id"]),
+        _strings(table["item_id"]),
+        table["timestamp"].to_numpy(),
+        event_types=_strings(pc.fill_null(types, "")) if has_types else None,
+        event_values=pc.fill_null(values, float("nan")).to_numpy() if has_values else None,
+        item_metadata=_rows(source.items),
+        user_metadata=_rows(source.users),
     )
+
+
+def _strings(column: pa.ChunkedArray) -> np.ndarray:
+    """A string column as a numpy array of str (what `from_interactions` indexes)."""
+    if len(column) == 0:
+        return np.array([], dtype=str)
+    return column.to_numpy(zero_copy_only=False).astype(str)

@@ -1,9 +1,10 @@
 """Training runs in a separate process, so the API never blocks on it.
 
 One `ProcessPoolExecutor` with the spawn start method (no forked copy of the event
-loop, DB connections or locks). The parent builds `TrainingData` from the database and
-sends it (inter-process pickling of numpy arrays only; artifacts never use pickle);
-the child trains, saves the model into a staging directory and returns the figures.
+loop, DB connections or locks). The parent sends a `TrainingSource` (where the Parquet
+files are, the few database rows; inter-process pickling of plain data only, artifacts
+never use pickle); the child builds the `TrainingData` from it, trains, saves the model
+into a staging directory and returns the figures.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.engine.recipes.base import TrainingData
+from services.engine.training_data import TrainingSource, assemble
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,14 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, nice: int) -> None:
     threading.Thread(
         target=_exit_with_parent, args=(os.getppid(),), name="exit-with-parent", daemon=True
     ).start()
-    # The cores are shared with the API process: one BLAS/OpenMP thread per training
-    # worker keeps serving latency steady (and avoids implicit's many-threads warning).
+    # The cores are shared with the API process: training may use every core the API
+    # leaves idle, at a lower priority, so a request never waits behind a training thread.
+    if nice:
+        os.nice(nice)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)  # numpy's BLAS, already loaded
@@ -51,16 +54,21 @@ def _init_worker(threads: int) -> None:
 
 
 def train_job(
-    data: TrainingData,
+    source: TrainingSource,
     recipe_name: str,
     hyperparameters: dict[str, str] | None,
     perform_hpo: bool,
     seed: int,
     staging: str,
 ) -> TrainingOutcome:
-    """Runs in the worker process: train, then save the model into `staging`."""
+    """Runs in the worker process: build the data, train, save the model into `staging`."""
     from services.engine.recipes.training import train_solution_version
 
+    data = assemble(source)
+    if data.n_users == 0:
+        raise ValueError(
+            "The dataset group has no interactions: import an Interactions dataset first."
+        )
     result = train_solution_version(
         data,
         recipe_name=recipe_name,
@@ -81,9 +89,10 @@ def train_job(
 class TrainingWorker:
     """The pool; recreated if a worker process dies."""
 
-    def __init__(self, workers: int, threads: int = 1) -> None:
+    def __init__(self, workers: int, threads: int = 1, *, nice: int = 0) -> None:
         self.workers = workers
         self.threads = threads
+        self.nice = nice
         self._pool: ProcessPoolExecutor | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -92,7 +101,7 @@ class TrainingWorker:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self.threads,),
+                initargs=(self.threads, self.nice),
             )
         return self._pool
 

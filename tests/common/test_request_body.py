@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 from starlette.requests import Request as StarletteRequest
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import BaseServiceSettings, create_app
@@ -221,7 +222,7 @@ async def _reader(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def _returns_silently(scope: Scope, receive: Receive, send: Send) -> None:
-    """As the engine's SigV4Middleware does when its client leaves mid-body."""
+    """An app that returns without an answer when its client leaves mid-body."""
     while (message := await receive())["type"] == "http.request":
         if not message.get("more_body"):
             break
@@ -246,3 +247,72 @@ async def test_an_answer_to_a_client_that_left_is_a_499() -> None:
     await app(_scope("/item"), _client(_chunk(b'{"na'), DISCONNECT), Sent())
     assert _count(app.state.metrics, 499, "/item") == 1
     assert _count(app.state.metrics, 400, "/item") == 0
+
+
+# --- a gate before the app (the engine's signature check) --------------------------------
+
+
+async def _buffering_gate(scope: Scope, receive: Receive) -> Receive | Response | None:
+    """Reads the whole body as the engine's gate does; refuses one that says "no"."""
+    chunks = []
+    while (message := await receive())["type"] == "http.request":
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    else:
+        return None  # the client left
+    body = b"".join(chunks)
+    if body == b"no":
+        return Response("refused", status_code=403)
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _gated(app: ASGIApp) -> RequestContextMiddleware:
+    return RequestContextMiddleware(
+        app,
+        metrics=Metrics(CollectorRegistry()),
+        access_log=False,
+        body_timeout=TIMEOUT,
+        gate=_buffering_gate,
+    )
+
+
+async def test_a_gate_hands_the_app_the_body_it_read() -> None:
+    middleware = _gated(_reader)
+    sent = Sent()
+    await middleware(_scope(length=5), _client(_chunk(b"ab"), _chunk(b"cde", more=False)), sent)
+    assert sent.status == 200
+    assert sent.messages[1]["body"] == b"5"
+
+
+async def test_a_gate_refusal_is_answered_and_counted_and_the_app_never_runs() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("the app was reached")
+
+    middleware = _gated(app)
+    sent = Sent()
+    await middleware(_scope(length=2), _client(_chunk(b"no", more=False)), sent)
+    assert sent.status == 403
+    assert sent.headers["x-request-id"]
+    assert _count(middleware.metrics, 403) == 1
+
+
+async def test_a_body_the_gate_waits_for_in_vain_is_a_408() -> None:
+    sent = Sent()
+    middleware = _gated(_reader)
+    await middleware(_scope(), _client(_chunk(b"{")), sent)
+    assert sent.status == 408
+    assert sent.headers["connection"] == "close"
+    assert _count(middleware.metrics, 408) == 1
+
+
+async def test_a_client_that_leaves_while_the_gate_reads_is_a_499() -> None:
+    middleware = _gated(_reader)
+    sent = Sent()
+    await middleware(_scope(), _client(_chunk(b"abc"), DISCONNECT), sent)
+    assert sent.messages == []
+    assert _count(middleware.metrics, 499) == 1

@@ -125,6 +125,20 @@ def wait_gone(
     raise AssertionError(f"resource {kwargs} was not deleted after {timeout}s")
 
 
+def new_dataset(
+    p: Any, kind: str = "INTERACTIONS", schema: str = INTERACTIONS_SCHEMA
+) -> tuple[str, str]:
+    """A new ACTIVE dataset group holding one ACTIVE dataset: (group ARN, dataset ARN)."""
+    group = p.create_dataset_group(name=unique("g"))["datasetGroupArn"]
+    wait_for(p.describe_dataset_group, "datasetGroup", datasetGroupArn=group)
+    schema_arn = p.create_schema(name=unique("s"), schema=schema)["schemaArn"]
+    dataset = p.create_dataset(
+        name=unique("d"), schemaArn=schema_arn, datasetGroupArn=group, datasetType=kind
+    )["datasetArn"]
+    wait_for(p.describe_dataset, "dataset", datasetArn=dataset)
+    return group, dataset
+
+
 def synthetic_interactions(
     n_users: int = 60, n_items: int = 50, per_user: int = 25, seed: int = 0
 ) -> list[tuple[str, str, int]]:

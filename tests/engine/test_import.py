@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from tests.engine.helpers import (
-    INTERACTIONS_SCHEMA,
     ITEMS_SCHEMA,
     ROLE_ARN,
     USERS_SCHEMA,
@@ -19,6 +18,7 @@ from tests.engine.helpers import (
     deploy,
     interactions_csv,
     items_csv,
+    new_dataset,
     synthetic_interactions,
     train,
     unique,
@@ -30,19 +30,6 @@ from tests.engine.helpers import (
 BUCKET = "engine-tests"
 # More objects than one ListObjectsV2 page (1,000) holds.
 MANY_FILES = 1005
-
-
-def _dataset(
-    p: Any, kind: str = "INTERACTIONS", schema: str = INTERACTIONS_SCHEMA
-) -> tuple[str, str]:
-    group = p.create_dataset_group(name=unique("imp"))["datasetGroupArn"]
-    wait_for(p.describe_dataset_group, "datasetGroup", datasetGroupArn=group)
-    schema_arn = p.create_schema(name=unique("s"), schema=schema)["schemaArn"]
-    dataset = p.create_dataset(
-        name=unique("d"), schemaArn=schema_arn, datasetGroupArn=group, datasetType=kind
-    )["datasetArn"]
-    wait_for(p.describe_dataset, "dataset", datasetArn=dataset)
-    return group, dataset
 
 
 def _import(p: Any, dataset: str, location: str, **kwargs: Any) -> dict[str, Any]:
@@ -60,7 +47,7 @@ def _import(p: Any, dataset: str, location: str, **kwargs: Any) -> dict[str, Any
 
 def test_import_from_s3(clients: Clients, s3: Any) -> None:
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     key = f"{unique('k')}/interactions.csv"
     s3.put_object(Bucket=BUCKET, Key=key, Body=interactions_csv(synthetic_interactions()).encode())
     job = _import(p, dataset, f"s3://{BUCKET}/{key}")
@@ -70,7 +57,7 @@ def test_import_from_s3(clients: Clients, s3: Any) -> None:
 
 def test_import_from_s3_prefix(clients: Clients, s3: Any) -> None:
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     prefix = unique("prefix")
     rows = synthetic_interactions()
     s3.put_object(Bucket=BUCKET, Key=f"{prefix}/a.csv", Body=interactions_csv(rows[:800]).encode())
@@ -114,7 +101,7 @@ def _many_bodies() -> list[str]:
 def test_import_from_s3_prefix_of_many_files(clients: Clients, s3: Any, engine: Any) -> None:
     """A prefix listed over several pages imports every file as one dataset."""
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     prefix = unique("many")
     bodies = _many_bodies()
     _put_many(s3, prefix, bodies)
@@ -129,7 +116,7 @@ def test_bad_row_in_a_later_page_names_the_file(clients: Clients, s3: Any, engin
     """A bad row in file #1,003 (past the first listing page) fails the job, names the file
     and the row in it, and imports nothing."""
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     prefix = unique("manybad")
     bodies = _many_bodies()
     bodies[1002] += "u1,i1,soon\n"
@@ -147,7 +134,7 @@ def test_bad_row_in_a_later_page_names_the_file(clients: Clients, s3: Any, engin
 
 def test_missing_s3_object(clients: Clients, s3: Any) -> None:
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     job = _import(p, dataset, f"s3://{BUCKET}/nothing/here.csv")
     assert job["status"] == "CREATE FAILED"
     assert "Cannot read s3://" in job["failureReason"]
@@ -155,7 +142,7 @@ def test_missing_s3_object(clients: Clients, s3: Any) -> None:
 
 def test_too_few_records(clients: Clients, tmp_path: Path) -> None:
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     job = _import(
         p, dataset, write(tmp_path / "few.csv", interactions_csv(synthetic_interactions()[:999]))
     )
@@ -165,7 +152,7 @@ def test_too_few_records(clients: Clients, tmp_path: Path) -> None:
 
 def test_missing_required_column(clients: Clients, tmp_path: Path) -> None:
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     text = "USER_ID,ITEM_ID\n" + "".join(f"u{i},i{i}\n" for i in range(1200))
     job = _import(p, dataset, write(tmp_path / "cols.csv", text))
     assert job["status"] == "CREATE FAILED"
@@ -190,7 +177,7 @@ def test_bad_row_names_the_row(
     clients: Clients, tmp_path: Path, bad_line: str, needle: str
 ) -> None:
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     text = interactions_csv(synthetic_interactions()) + bad_line + "\n"
     job = _import(p, dataset, write(tmp_path / "bad.csv", text))
     assert job["status"] == "CREATE FAILED"
@@ -200,7 +187,7 @@ def test_bad_row_names_the_row(
 def test_failed_import_changes_nothing(clients: Clients, tmp_path: Path) -> None:
     """A failed import leaves the previous data in place: popularity still ranks item 1 first."""
     p = clients.personalize
-    group, dataset = _dataset(p)
+    group, dataset = new_dataset(p)
     good = synthetic_interactions()
     assert (
         _import(p, dataset, write(tmp_path / "good.csv", interactions_csv(good)))["status"]
@@ -219,7 +206,7 @@ def test_failed_import_changes_nothing(clients: Clients, tmp_path: Path) -> None
 
 def test_file_source_must_exist(clients: Clients, tmp_path: Path) -> None:
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     job = _import(p, dataset, f"file://{tmp_path / 'absent.csv'}")
     assert job["status"] == "CREATE FAILED"
     assert "does not exist" in job["failureReason"]
@@ -227,7 +214,7 @@ def test_file_source_must_exist(clients: Clients, tmp_path: Path) -> None:
 
 def test_data_location_pattern(clients: Clients) -> None:
     p = clients.personalize
-    _, dataset = _dataset(p)
+    _, dataset = new_dataset(p)
     with pytest.raises(p.exceptions.InvalidInputException):
         p.create_dataset_import_job(
             jobName=unique("j"), datasetArn=dataset, dataSource={"dataLocation": "ftp://x/y"}
@@ -243,8 +230,8 @@ def test_data_location_pattern(clients: Clients) -> None:
 
 def test_items_and_users_import(clients: Clients, s3: Any) -> None:
     p = clients.personalize
-    _, items = _dataset(p, "ITEMS", ITEMS_SCHEMA)
-    _, users = _dataset(p, "USERS", USERS_SCHEMA)
+    _, items = new_dataset(p, "ITEMS", ITEMS_SCHEMA)
+    _, users = new_dataset(p, "USERS", USERS_SCHEMA)
     s3.put_object(Bucket=BUCKET, Key="meta/items.csv", Body=items_csv().encode())
     s3.put_object(Bucket=BUCKET, Key="meta/users.csv", Body=users_csv().encode())
     assert _import(p, items, f"s3://{BUCKET}/meta/items.csv")["status"] == "ACTIVE"

@@ -10,7 +10,22 @@ import pytest
 from services.common.config import load_settings
 from services.engine import import_roots
 from services.engine.config import Settings
-from services.engine.import_roots import OutsideRoots, Unreadable, check, read_inside, refusal
+from services.engine.import_roots import (
+    OutsideRoots,
+    Unreadable,
+    check,
+    open_inside,
+    refusal,
+)
+
+
+def read_inside(location: str, roots: list[str]) -> bytes | None:
+    """The bytes of the file `open_inside` opens (None: no such file)."""
+    handle = open_inside(location, roots)
+    if handle is None:
+        return None
+    with handle:
+        return handle.read()
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, roots: str | None) -> Settings:

@@ -17,11 +17,11 @@ import pytest
 
 from tests.engine.conftest import ENGINE_APP, engine_env
 from tests.engine.helpers import (
-    INTERACTIONS_SCHEMA,
     ROLE_ARN,
     Clients,
     boto_clients,
     interactions_csv,
+    new_dataset,
     synthetic_interactions,
     unique,
     wait_for,
@@ -65,15 +65,7 @@ def guarded(guarded_engine: RunningServer) -> Clients:
 
 @pytest.fixture(scope="module")
 def dataset(guarded: Clients) -> str:
-    p = guarded.personalize
-    group = p.create_dataset_group(name=unique("roots"))["datasetGroupArn"]
-    wait_for(p.describe_dataset_group, "datasetGroup", datasetGroupArn=group)
-    schema = p.create_schema(name=unique("s"), schema=INTERACTIONS_SCHEMA)["schemaArn"]
-    arn = p.create_dataset(
-        name=unique("d"), schemaArn=schema, datasetGroupArn=group, datasetType="INTERACTIONS"
-    )["datasetArn"]
-    wait_for(p.describe_dataset, "dataset", datasetArn=arn)
-    return arn
+    return new_dataset(guarded.personalize)[1]
 
 
 def _create(p: Any, dataset: str, location: str) -> str:

@@ -4,6 +4,7 @@ over real HTTP on the control plane, runtime and events APIs, with AWS's codes."
 from __future__ import annotations
 
 import datetime
+import hmac
 import json
 import re
 import socket
@@ -26,10 +27,11 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.responses import Response
 
-from services.engine.wire.auth import SigV4Middleware
-from services.engine.wire.errors import AuthError, InvalidSignature
-from services.engine.wire.sigv4 import SigV4Verifier, canonical_query
+from services.engine.wire.auth import SigV4Gate
+from services.engine.wire.errors import AuthError, InvalidSignature, UnrecognizedClient
+from services.engine.wire.sigv4 import SigV4Verifier, _HmacSha256, canonical_query
 from tests.engine.conftest import ENGINE_APP, engine_env
 from tests.engine.helpers import NO_RETRIES, REGION, Clients, signed_headers
 from tests.utils.credentials import (
@@ -143,7 +145,44 @@ def test_verifier_accepts_what_botocore_signs(
 def test_canonical_query_matches_botocore() -> None:
     signer = SigV4Auth(Credentials("a", "b"), "personalize", REGION)
     request = AWSRequest(method="GET", url="http://h/p?b=2&a=3&a=1&c=&d")
-    assert canonical_query("b=2&a=3&a=1&c=&d") == signer.canonical_query_string(request)
+    assert canonical_query(b"b=2&a=3&a=1&c=&d").decode() == signer.canonical_query_string(
+        request
+    )
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(key=st.binary(max_size=100), message=st.binary(max_size=300))
+def test_hmac_matches_the_standard_library(key: bytes, message: bytes) -> None:
+    expected = hmac.new(key, message, "sha256").hexdigest().encode()
+    assert _HmacSha256(key).hexdigest(message) == expected
+
+
+def test_remembered_credentials_still_check_every_request() -> None:
+    """The verifier remembers a client's validated credential scope between requests;
+    each request's date, body and signature are still checked, and a scope that failed
+    is never remembered."""
+    host = "127.0.0.1:8004"
+    verifier = SigV4Verifier(keys=KEYS, region=REGION)
+    for n in range(3):
+        request = _botocore_signed("POST", f"http://{host}/events", b'{"n": %d}' % n, {})
+        received = _as_received(request, host)
+        assert _verify(verifier, received) == ENGINE_ACCESS_KEY_ID
+        with pytest.raises(InvalidSignature, match=MISMATCH):
+            _verify(verifier, received._replace(body=b'{"n": -1}'))
+        # The same Authorization with another day's X-Amz-Date: the scope no longer fits.
+        other_day = [
+            (k, b"20200101T000000Z" if k == b"x-amz-date" else v) for k, v in received.headers
+        ]
+        with pytest.raises(InvalidSignature, match="Date in Credential scope"):
+            _verify(verifier, received._replace(headers=other_day))
+    assert len(verifier._credentials) == 1  # one client, one day, one set of headers
+
+    stranger = AWSRequest(method="POST", url=f"http://{host}/events", data=b"{}", headers={})
+    SigV4Auth(Credentials("AKIDSTRANGER", "x" * 40), "personalize", REGION).add_auth(stranger)
+    for _ in range(2):
+        with pytest.raises(UnrecognizedClient):
+            _verify(verifier, _as_received(stranger, host))
+    assert len(verifier._credentials) == 1
 
 
 def _verify_at(stamp_time: datetime.datetime, now: float) -> None:
@@ -473,9 +512,6 @@ async def test_header_refusals_never_read_the_body(case: str) -> None:
     """Whatever the headers alone decide is refused before `receive` is called once."""
     url = "http://127.0.0.1:1/events"
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        raise AssertionError("the app was reached")
-
     async def receive() -> Any:
         raise AssertionError("the body was read")
 
@@ -488,7 +524,9 @@ async def test_header_refusals_never_read_the_body(case: str) -> None:
                "content-length": str(FOUR_MIB)}
     scope = {"type": "http", "method": "POST", "path": "/events", "raw_path": b"/events",
              "query_string": b"", "headers": _asgi_headers(headers)}
-    await SigV4Middleware(app, keys=KEYS, region=REGION)(scope, receive, send)
+    refusal = await SigV4Gate(keys=KEYS, region=REGION)(scope, receive)
+    assert isinstance(refusal, Response)  # not a receive for the app
+    await refusal(scope, receive, send)
     assert sent[0]["status"] == 403
     assert json.loads(sent[1]["body"])["__type"] == HEADER_REFUSALS[case][1]
 

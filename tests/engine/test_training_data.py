@@ -1,4 +1,5 @@
-"""The TrainingData a dataset group trains on: one builder, Items-only items in the catalogue."""
+"""The TrainingData a dataset group trains on: one builder, Items-only items in the catalogue,
+imported Parquet sets and database rows (PutEvents) together."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 
-from services.engine.models import Interaction, ItemRecord, UserRecord
+from services.engine import dataset_files
+from services.engine.artifacts import FileArtifactStore
+from services.engine.models import DatasetFiles, Interaction, ItemRecord, UserRecord
 from services.engine.recipes.base import TrainingData
-from services.engine.training_data import build_training_data
+from services.engine.training_data import assemble, training_source
 
 GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/g"
 OTHER = "arn:aws:personalize:us-east-1:000000000000:dataset-group/other"
@@ -21,26 +25,52 @@ OTHER = "arn:aws:personalize:us-east-1:000000000000:dataset-group/other"
 
 async def test_builder_keeps_items_only_in_the_items_dataset(tmp_path: Path) -> None:
     db = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}")
-    tables = [Interaction.__table__, ItemRecord.__table__, UserRecord.__table__]
+    store = FileArtifactStore(tmp_path / "artifacts")
+    sessionmaker = async_sessionmaker(db)
+    tables = [
+        Interaction.__table__,
+        ItemRecord.__table__,
+        UserRecord.__table__,
+        DatasetFiles.__table__,
+    ]
     async with db.begin() as conn:
         await conn.run_sync(SQLModel.metadata.create_all, tables=tables)
+    # Two interactions imported (a Parquet set, columns named as the schema spells them)...
+    writer = dataset_files.PartWriter(store.staging_dir())
+    writer.write(
+        pa.record_batch(
+            {
+                "USER_ID": ["u2", "u1"],
+                "ITEM_ID": ["i1", "i2"],
+                "TIMESTAMP": pa.array([30, 20], pa.int64()),
+                "EVENT_TYPE": ["watch", None],
+                "EVENT_VALUE": [4.0, None],
+            }
+        )
+    )
+    await dataset_files.install(
+        sessionmaker=sessionmaker,
+        artifacts=store,
+        staged=writer.finish(),
+        dataset_arn=GROUP.replace("dataset-group/g", "dataset/g/INTERACTIONS"),
+        group_arn=GROUP,
+        job_arn=GROUP.replace("dataset-group/g", "dataset-import-job/j"),
+        mode="FULL",
+    )
+    async with db.begin() as conn:
+        # ... and one from PutEvents, in the database.
         await conn.execute(
             insert(Interaction),
             [
                 {
                     "dataset_group_arn": GROUP,
-                    "user_id": u,
-                    "item_id": i,
-                    "timestamp": t,
-                    "event_type": e,
-                    "event_value": v,
-                    "from_events": False,
+                    "user_id": "u1",
+                    "item_id": "i1",
+                    "timestamp": 10,
+                    "event_type": "click",
+                    "event_value": 1.0,
+                    "from_events": True,
                 }
-                for u, i, t, e, v in [
-                    ("u2", "i1", 30, "watch", 4.0),
-                    ("u1", "i2", 20, None, None),
-                    ("u1", "i1", 10, "click", 1.0),
-                ]
             ]
             + [
                 {
@@ -79,7 +109,7 @@ async def test_builder_keeps_items_only_in_the_items_dataset(tmp_path: Path) -> 
             ],
         )
     try:
-        data = await build_training_data(async_sessionmaker(db), GROUP)
+        data = assemble(await training_source(sessionmaker, store, GROUP))
     finally:
         await db.dispose()
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.engine.dataset_files import stored_rows
 from services.engine.models import Interaction, ItemRecord, UserRecord
 
 RECORD_MODELS: dict[str, Any] = {
@@ -30,7 +31,10 @@ async def record_count(
         return None
     async with sessionmaker() as session:
         stmt = select(func.count()).select_from(model).where(model.dataset_group_arn == group_arn)
-        return int((await session.execute(stmt)).scalar_one())
+        rows = int((await session.execute(stmt)).scalar_one())
+        if dataset_type == "INTERACTIONS":  # imported rows live in Parquet sets
+            rows += await stored_rows(session, group_arn)
+        return rows
 
 
 async def item_details(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete as sql_delete
 
-from services.engine import lifecycle
+from services.engine import dataset_files, lifecycle
 from services.engine.controlplane.common import drop_none, list_response, now, require_final, stamps
 from services.engine.crud import count, exists, get_resource
 from services.engine.models import (
@@ -50,7 +50,9 @@ async def _remove_data(ctx: EngineContext, arn: str) -> None:
     async with ctx.sessionmaker() as session:
         for model in (Interaction, ItemRecord, UserRecord):
             await session.execute(sql_delete(model).where(model.dataset_group_arn == arn))
+        files = await dataset_files.remove(session, group_arn=arn)
         await session.commit()
+    await dataset_files.discard(ctx.artifacts, files)
     ctx.serving.groups.pop(arn, None)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
-from services.engine import lifecycle
+from services.engine import dataset_files, lifecycle
 from services.engine.arns import name_of
 from services.engine.avro import check_for_dataset, parse_schema
 from services.engine.controlplane.common import (
@@ -55,6 +55,7 @@ def resume(ctx: EngineContext, arn: str) -> None:
 
 def resume_delete(ctx: EngineContext, arn: str) -> None:
     async def remove_rows() -> None:
+        files: list[str] = []
         async with ctx.sessionmaker() as session:
             row = await session.get(Dataset, arn)
             if row is None:
@@ -65,10 +66,13 @@ def resume_delete(ctx: EngineContext, arn: str) -> None:
             await session.execute(
                 sql_delete(model).where(model.dataset_group_arn == row.dataset_group_arn)
             )
+            if row.dataset_type == "INTERACTIONS":  # the only type stored as Parquet sets
+                files = await dataset_files.remove(session, group_arn=row.dataset_group_arn)
             await session.execute(
                 sql_delete(DatasetImportJob).where(DatasetImportJob.dataset_arn == arn)
             )
             await session.commit()
+        await dataset_files.discard(ctx.artifacts, files)
         await ctx.serving.reload_group(row.dataset_group_arn)
 
     ctx.spawn(arn, lifecycle.delete(ctx, Dataset, arn, remove_rows))

@@ -17,7 +17,7 @@ from services.engine.controlplane.recipes import ALIASES
 from services.engine.crud import get_resource, list_page, set_status
 from services.engine.lifecycle import StepFailed
 from services.engine.models import Solution, SolutionVersion
-from services.engine.training_data import build_training_data
+from services.engine.training_data import training_source
 from services.engine.wire import validate
 from services.engine.wire.errors import InUse, InvalidInput
 
@@ -49,23 +49,20 @@ async def _train(ctx: EngineContext, arn: str) -> None:
         raise StepFailed("The solution was deleted during training.")
     config = json.loads(solution.solution_config)
     threshold = config.get("eventValueThreshold")
-    data = await build_training_data(
+    source = await training_source(
         ctx.sessionmaker,
+        ctx.artifacts,
         solution.dataset_group_arn,
         event_type=solution.event_type,
         event_value_threshold=float(threshold) if threshold is not None else None,
     )
-    if data.n_users == 0:
-        raise StepFailed(
-            "The dataset group has no interactions: import an Interactions dataset first."
-        )
     recipe = name_of(solution.recipe_arn)
     recipe = ALIASES.get(recipe, recipe)
     staging = ctx.artifacts.staging_dir()
     started = time.monotonic()
     try:
         outcome = await ctx.worker.run(
-            data,
+            source,
             recipe,
             config.get("algorithmHyperParameters"),
             solution.perform_hpo,

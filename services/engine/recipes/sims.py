@@ -136,18 +136,30 @@ class Sims(Recipe):
         k = min(MAX_NEIGHBOURS, max(data.n_items - 1, 1))
         neighbours = np.full((data.n_items, k), -1, dtype=np.int32)
         by_item = matrix.T.tocsr()  # items × users
+        # Only candidate columns are ever recommended: the co-occurrence product leaves the
+        # others (the most popular items, the densest columns) out, and stays sparse; the
+        # candidates of a row are then its few stored entries, not a scan of the catalogue.
+        columns = np.flatnonzero(candidate)
+        to_candidates = matrix.tocsc()[:, columns].tocsr()
+        weight = discount[columns]
         block = max(1, min(data.n_items, 2_000_000 // max(data.n_items, 1)))
-        min_count = hp["min_cointeraction_count"]
+        min_count = max(hp["min_cointeraction_count"], 1)
         for start in range(0, data.n_items, block):
             stop = min(start + block, data.n_items)
-            co = (by_item[start:stop] @ matrix).toarray().astype(np.float32)
-            valid = (co >= max(min_count, 1)) & candidate[None, :]
-            valid[np.arange(stop - start), np.arange(start, stop)] = False  # never itself
-            scores = np.where(valid, co * discount[None, :], -np.inf).astype(np.float32)
+            co = (by_item[start:stop] @ to_candidates).tocsr()
+            row_of = np.repeat(np.arange(stop - start), np.diff(co.indptr))
+            items = columns[co.indices]
+            keep = (co.data >= min_count) & (items != row_of + start)  # never itself
+            items, rows = items[keep], row_of[keep]
+            scores = (co.data[keep] * weight[co.indices[keep]]).astype(np.float32)
+            # Columns ascending within each row, so that equal scores keep index order.
+            order = np.lexsort((items, rows))
+            items, rows, scores = items[order], rows[order], scores[order]
+            bounds = np.searchsorted(rows, np.arange(stop - start + 1))
             for row in range(stop - start):
-                n_valid = int(np.count_nonzero(valid[row]))
-                if n_valid:
-                    top = top_k(scores[row], min(k, n_valid))
+                lo, hi = bounds[row], bounds[row + 1]
+                if hi > lo:
+                    top = items[lo:hi][top_k(scores[lo:hi], min(k, hi - lo))]
                     neighbours[start + row, : len(top)] = top
             if progress:
                 progress(stop / data.n_items, "co-occurrence")

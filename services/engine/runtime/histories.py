@@ -1,20 +1,26 @@
 """The in-memory view of a dataset group that serving reads: histories and metadata.
 
-Built once from the database when a model of the group is loaded, then appended to by
-PutEvents, so a request never queries the database. Items get a group-wide code in
-order of first appearance; each deployment maps codes to its model's item indices.
+Built once from the stored data (`dataset_files.read_interactions`) when a model of the
+group is loaded, with whole-column operations (no Python loop per interaction, off the
+event loop), then appended to by PutEvents, so a request never queries the database.
+Items get a group-wide code in order of first appearance; each deployment maps codes to
+its model's item indices.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections import defaultdict
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.engine.models import Interaction, ItemRecord, UserRecord
+from services.engine.artifacts import ArtifactStore
+from services.engine.dataset_files import read_interactions
+from services.engine.models import ItemRecord, UserRecord
 
 EMPTY = np.empty(0, dtype=np.int64)
 
@@ -69,20 +75,13 @@ class GroupData:
             history.append(item, event)
 
 
-async def load_group(sessionmaker: async_sessionmaker[AsyncSession], arn: str) -> GroupData:
+async def load_group(
+    sessionmaker: async_sessionmaker[AsyncSession], artifacts: ArtifactStore, arn: str
+) -> GroupData:
     """Read a dataset group's interactions and metadata into memory."""
+    table = await read_interactions(sessionmaker=sessionmaker, artifacts=artifacts, group_arn=arn)
     group = GroupData(arn)
-    items: dict[str, list[int]] = defaultdict(list)
-    events: dict[str, list[int]] = defaultdict(list)
     async with sessionmaker() as session:
-        rows = await session.execute(
-            select(Interaction.user_id, Interaction.item_id, Interaction.event_type)
-            .where(Interaction.dataset_group_arn == arn)
-            .order_by(Interaction.timestamp, Interaction.id)
-        )
-        for user_id, item_id, event_type in rows:
-            items[user_id].append(group.item_code(item_id))
-            events[user_id].append(group.event_code(event_type))
         for item_id, attributes in await session.execute(
             select(ItemRecord.item_id, ItemRecord.attributes).where(
                 ItemRecord.dataset_group_arn == arn
@@ -95,8 +94,41 @@ async def load_group(sessionmaker: async_sessionmaker[AsyncSession], arn: str) -
             )
         ):
             group.user_attributes[user_id] = json.loads(attributes)
-    for user_id, user_items in items.items():
-        group.histories[user_id] = UserHistory(
-            np.asarray(user_items, dtype=np.int32), np.asarray(events[user_id], dtype=np.int16)
-        )
+    await asyncio.to_thread(_index, group, table)
     return group
+
+
+def _index(group: GroupData, table: pa.Table) -> None:
+    """Fill `group`'s codes and histories from interactions sorted by time."""
+    if table.num_rows == 0:
+        return
+    # Item codes in order of first appearance, as `item_code` gives them one at a time.
+    items = pc.dictionary_encode(table["item_id"]).combine_chunks()
+    first = np.unique(items.indices.to_numpy(), return_index=True)[1]
+    appearance = np.argsort(first, kind="stable")  # dictionary index -> rank of appearance
+    code_of = np.empty(len(appearance), dtype=np.int32)
+    code_of[appearance] = np.arange(len(appearance), dtype=np.int32)
+    for item_id in items.dictionary.take(pa.array(appearance)).to_pylist():
+        group.item_code(item_id)
+    item_codes = code_of[items.indices.to_numpy()]
+    # Event codes: by lowercased type; "" (no type) like a missing one.
+    events = pc.dictionary_encode(
+        pc.utf8_lower(pc.fill_null(table["event_type"], ""))
+    ).combine_chunks()
+    event_map = np.array(
+        [group.event_code(t) for t in events.dictionary.to_pylist()], dtype=np.int16
+    )
+    event_codes = event_map[events.indices.to_numpy()]
+    # Histories: rows grouped by user, time order kept within each (a stable sort).
+    users = pc.dictionary_encode(table["user_id"]).combine_chunks()
+    user_index = users.indices.to_numpy()
+    order = np.argsort(user_index, kind="stable")
+    bounds = np.flatnonzero(np.diff(user_index[order])) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(order)]])
+    names = users.dictionary.to_pylist()
+    ordered_items, ordered_events = item_codes[order], event_codes[order]
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        group.histories[names[user_index[order[start]]]] = UserHistory(
+            ordered_items[start:end].copy(), ordered_events[start:end].copy()
+        )

@@ -64,7 +64,7 @@ class Serving:
         async with self._lock(arn):
             group = self.groups.get(arn)
             if group is None:
-                group = self.groups[arn] = await load_group(self.sessionmaker, arn)
+                group = self.groups[arn] = await load_group(self.sessionmaker, self.artifacts, arn)
         return group
 
     async def reload_group(self, arn: str) -> None:
@@ -72,7 +72,7 @@ class Serving:
         if arn not in self.groups:
             return
         async with self._lock(arn):
-            group = await load_group(self.sessionmaker, arn)
+            group = await load_group(self.sessionmaker, self.artifacts, arn)
             self.groups[arn] = group
             for campaign_arn, dep in list(self.deployments.items()):
                 if dep.group.arn == arn:

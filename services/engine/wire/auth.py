@@ -1,11 +1,11 @@
 """The engine's authentication: every API request is SigV4-signed by a known key pair.
 
-A pure ASGI middleware in front of the control plane, runtime and events APIs (the same
-app serves all three). It checks the headers (`services.engine.wire.sigv4`) and only when
-they hold reads the body, once, checks the signature over it and hands the app the body
-it read. The console (`/console`, its own admin sign-in) and the health and metrics
-endpoints (probes and Prometheus, which reach services directly, never through the public
-proxy) are outside it.
+A request gate (see `services.common.middleware.RequestGate`) in front of the control
+plane, runtime and events APIs (the same app serves all three). It checks the headers
+(`services.engine.wire.sigv4`) and only when they hold reads the body, once, checks the
+signature over it and hands the app the body it read. The console (`/console`, its own
+admin sign-in) and the health and metrics endpoints (probes and Prometheus, which reach
+services directly, never through the public proxy) are outside it.
 
 Refusals come in the shape of the API that was called: 400 with
 `application/x-amz-json-1.1` on the awsJson control plane (`POST /`), 403 with JSON on
@@ -14,33 +14,29 @@ the restJson runtime and events APIs, as AWS answers each.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope
 
 from services.engine.wire.errors import JSON_11, AuthError, error_response
 from services.engine.wire.sigv4 import SigV4Verifier
-
-logger = logging.getLogger(__name__)
 
 # Served without a signature: probes, Prometheus and the console (its own sign-in).
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/console"})
 OPEN_PREFIX = "/console/"
 
 
-class SigV4Middleware:
+class SigV4Gate:
     """Refuses every API request that is not signed by one of `keys`."""
 
-    def __init__(self, app: ASGIApp, *, keys: Mapping[str, str], region: str) -> None:
-        self.app = app
+    def __init__(self, *, keys: Mapping[str, str], region: str) -> None:
         self.verifier = SigV4Verifier(keys=dict(keys), region=region)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive) -> Receive | Response | None:
         path = scope.get("path", "")
         if scope["type"] != "http" or path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
-            await self.app(scope, receive, send)
-            return
+            return receive
         try:
             # The headers first: a request that is not signed by a known key, or whose
             # signature cannot hold, is refused before any of its body is read, so that
@@ -56,26 +52,27 @@ class SigV4Middleware:
                 # A body of unstated length: dropped as it comes (never held) so that one
                 # over the size limit is a 413 here too, as when its length is stated.
                 if not await _drained(receive):
-                    return  # the client left
-            await _refuse(exc, path, scope, receive, send)
-            return
+                    return None  # the client left
+            return _refusal(exc, path)
         # Read under the shared middleware's size limit and deadline (408 when it passes).
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                # The client left before sending it all: nobody to answer; the shared
-                # middleware records the request as 499.
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        message = await receive()
+        if message["type"] != "http.request":
+            return None  # the client left: nobody to answer
+        body = message.get("body", b"")
+        if message.get("more_body", False):  # a body in several messages: gathered
+            chunks = [body]
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return None
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body = b"".join(chunks)
         try:
             self.verifier.check_signature(checked, body)
         except AuthError as exc:
-            await _refuse(exc, path, scope, receive, send)
-            return
+            return _refusal(exc, path)
 
         sent = False
 
@@ -86,7 +83,7 @@ class SigV4Middleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        return replay
 
 
 async def _drained(receive: Receive) -> bool:
@@ -99,13 +96,12 @@ async def _drained(receive: Receive) -> bool:
             return True
 
 
-async def _refuse(exc: AuthError, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+def _refusal(exc: AuthError, path: str) -> Response:
     """The refusal in the shape of the API that was called."""
     control_plane = path == "/"
-    response = error_response(
+    return error_response(
         exc.code,
         exc.message,
         400 if control_plane else 403,
         JSON_11 if control_plane else "application/json",
     )
-    await response(scope, receive, send)

@@ -1,0 +1,282 @@
+"""Imported interactions stored columnar: each import's rows as Parquet files.
+
+An import writes its rows, checked and typed, as Parquet parts into a staging directory
+of the artifact store and publishes them as one artifact (`datasets/<dataset id>/<job
+id>`), atomically as models are. The database holds only metadata (`DatasetFiles`: the
+set's key, file names, row count). A FULL import replaces the dataset's sets with its
+own in one transaction, so a reader sees the old rows or the new ones, never a mix, and
+an import that dies before that commit leaves the previous set in force (its published
+files are then garbage, removed with the dataset). An INCREMENTAL import adds a set.
+
+PutEvents rows are appended to the database's `interaction` table (durable at once, and
+cheap one event at a time); readers take the Parquet sets and those rows together, the
+sets first, then ordered by time. So do rows imported before this storage existed,
+until a FULL import replaces them.
+
+Why Parquet and not rows in SQL: 5M interactions took 213 s to insert through the ORM
+and 872 MB of SQLite; as zstd Parquet they are written at memory speed, take a few
+bytes a row, and load as whole columns (no Python object per row) for training and
+histories alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import delete, select
+
+from services.engine.models import DatasetFiles, Interaction
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from services.engine.artifacts import ArtifactStore
+
+# The stored columns, whatever the schema called them (fields match case-insensitively).
+INTERACTIONS = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("item_id", pa.string()),
+        ("timestamp", pa.int64()),
+        ("event_type", pa.string()),
+        ("event_value", pa.float64()),
+    ]
+)
+_FIELDS = {"USER_ID": 0, "ITEM_ID": 1, "TIMESTAMP": 2, "EVENT_TYPE": 3, "EVENT_VALUE": 4}
+PART_ROWS = 2_000_000  # rows per Parquet file: a few tens of MB each
+MARKER = "fileset.json"  # written last into the staging directory: the set is whole
+
+
+@dataclass
+class StagedSet:
+    """Parquet parts written into a staging directory, not yet published."""
+
+    directory: Path
+    files: list[str]
+    rows: int
+
+
+class PartWriter:
+    """Writes interaction batches as Parquet parts of at most PART_ROWS rows."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.files: list[str] = []
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._in_part = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        table = as_interactions(batch)
+        offset = 0
+        while offset < table.num_rows:
+            if self._writer is None or self._in_part >= PART_ROWS:
+                self._roll()
+            assert self._writer is not None
+            take = min(table.num_rows - offset, PART_ROWS - self._in_part)
+            self._writer.write_table(table.slice(offset, take))
+            offset += take
+            self._in_part += take
+            self.rows += take
+
+    def _roll(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        name = f"part-{len(self.files):05d}.parquet"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(
+            self.directory / name, INTERACTIONS, compression="zstd"
+        )
+        self.files.append(name)
+        self._in_part = 0
+
+    def finish(self) -> StagedSet:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / MARKER).write_text(json.dumps({"files": self.files, "rows": self.rows}))
+        return StagedSet(self.directory, list(self.files), self.rows)
+
+
+def as_interactions(batch: pa.RecordBatch | pa.Table) -> pa.Table:
+    """A checked batch (columns named as the schema's fields) in the stored columns;
+    other columns (contextual metadata) are not stored, as before."""
+    by_upper = {name.upper(): i for i, name in enumerate(batch.schema.names)}
+    columns = []
+    for name, field in zip(_FIELDS, INTERACTIONS, strict=True):
+        index = by_upper.get(name)
+        if index is None:
+            columns.append(pa.nulls(batch.num_rows, field.type))
+        else:
+            columns.append(batch.column(index).cast(field.type))
+    return pa.Table.from_arrays(columns, schema=INTERACTIONS)
+
+
+def set_key(dataset_arn: str, job_arn: str) -> str:
+    return f"datasets/{dataset_arn.rsplit('/', 1)[-1]}/{job_arn.rsplit('/', 1)[-1]}"
+
+
+async def install(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    artifacts: ArtifactStore,
+    staged: StagedSet,
+    dataset_arn: str,
+    group_arn: str,
+    job_arn: str,
+    mode: str,
+) -> None:
+    """Publish the staged set and make it the dataset's rows (FULL) or part of them."""
+    key = set_key(dataset_arn, job_arn)
+    await artifacts.publish(staged.directory, key)
+    replaced: Sequence[str] = ()
+    async with sessionmaker() as session, session.begin():
+        if mode == "FULL":
+            replaced = (
+                await session.scalars(
+                    select(DatasetFiles.key).where(
+                        DatasetFiles.dataset_arn == dataset_arn, DatasetFiles.key != key
+                    )
+                )
+            ).all()
+            await session.execute(
+                delete(DatasetFiles).where(DatasetFiles.dataset_arn == dataset_arn)
+            )
+            # Rows imported before this storage existed (PutEvents rows stay, as on AWS).
+            await session.execute(
+                delete(Interaction).where(
+                    Interaction.dataset_group_arn == group_arn,
+                    Interaction.from_events.is_(False),
+                )
+            )
+        else:
+            await session.execute(delete(DatasetFiles).where(DatasetFiles.key == key))
+        session.add(
+            DatasetFiles(
+                key=key,
+                dataset_arn=dataset_arn,
+                dataset_group_arn=group_arn,
+                job_arn=job_arn,
+                rows=staged.rows,
+                files=json.dumps(staged.files),
+                created=time.time(),
+            )
+        )
+    for old in replaced:  # out of use now; a failure here only leaves garbage
+        try:
+            await artifacts.delete(old)
+        except OSError:
+            pass
+
+
+async def remove(session: AsyncSession, *, group_arn: str) -> list[str]:
+    """Delete the group's file-set rows in `session` (the caller commits); the keys, for
+    `discard` once committed."""
+    keys = (
+        await session.scalars(
+            select(DatasetFiles.key).where(DatasetFiles.dataset_group_arn == group_arn)
+        )
+    ).all()
+    await session.execute(delete(DatasetFiles).where(DatasetFiles.dataset_group_arn == group_arn))
+    return list(keys)
+
+
+async def discard(artifacts: ArtifactStore, keys: Iterable[str]) -> None:
+    for key in keys:
+        try:
+            await artifacts.delete(key)
+        except OSError:
+            pass
+
+
+async def stored_rows(session: AsyncSession, group_arn: str) -> int:
+    """Rows in the group's Parquet sets."""
+    sets = await session.scalars(
+        select(DatasetFiles.rows).where(DatasetFiles.dataset_group_arn == group_arn)
+    )
+    return int(sum(sets))
+
+
+@dataclass(frozen=True)
+class InteractionParts:
+    """Where a group's interactions are: local Parquet files (oldest set first) and the
+    database's rows (PutEvents, older imports) in the stored columns. Picklable, so a
+    training worker can `combine` them itself."""
+
+    paths: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+async def interaction_parts(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    artifacts: ArtifactStore,
+    group_arn: str,
+) -> InteractionParts:
+    async with sessionmaker() as session:
+        sets = (
+            await session.execute(
+                select(DatasetFiles.key, DatasetFiles.files)
+                .where(DatasetFiles.dataset_group_arn == group_arn)
+                .order_by(DatasetFiles.created, DatasetFiles.key)
+            )
+        ).all()
+        rows = (
+            await session.execute(
+                select(
+                    Interaction.user_id,
+                    Interaction.item_id,
+                    Interaction.timestamp,
+                    Interaction.event_type,
+                    Interaction.event_value,
+                )
+                .where(Interaction.dataset_group_arn == group_arn)
+                .order_by(Interaction.id)
+            )
+        ).all()
+    paths: list[str] = []
+    for key, files in sets:
+        directory = await artifacts.fetch(key, marker=MARKER)  # local (S3: cached copy)
+        paths.extend(str(directory / name) for name in json.loads(files))
+    return InteractionParts(paths, [tuple(row) for row in rows])
+
+
+def combine(parts: InteractionParts) -> pa.Table:
+    """Every interaction in the stored columns, stably sorted by time: the Parquet sets
+    first, then the database's rows in the order they came."""
+    tables = [pq.read_table(path, schema=INTERACTIONS) for path in parts.paths]
+    if parts.rows:
+        columns = list(zip(*parts.rows, strict=True))
+        arrays = [
+            pa.array(column, type=field.type)
+            for column, field in zip(columns, INTERACTIONS, strict=True)
+        ]
+        tables.append(pa.Table.from_arrays(arrays, schema=INTERACTIONS))
+    if not tables:
+        return INTERACTIONS.empty_table()
+    table = pa.concat_tables(tables)
+    # Stable: rows of equal time keep their order (sets, then events as they came).
+    return table.take(pc.sort_indices(table, sort_keys=[("timestamp", "ascending")]))
+
+
+async def read_interactions(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    artifacts: ArtifactStore,
+    group_arn: str,
+) -> pa.Table:
+    """Every interaction of the group (see `combine`), read off the event loop."""
+    parts = await interaction_parts(
+        sessionmaker=sessionmaker, artifacts=artifacts, group_arn=group_arn
+    )
+    return await asyncio.to_thread(combine, parts)

@@ -1,0 +1,220 @@
+"""Imported interactions as Parquet file sets: FULL swaps the set, INCREMENTAL adds one,
+PutEvents rows are folded in, a failed or killed import leaves the previous set in force,
+and deleting the dataset removes its files."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.engine.conftest import ENGINE_APP, engine_env
+from tests.engine.helpers import (
+    ROLE_ARN,
+    Clients,
+    boto_clients,
+    deploy,
+    interactions_csv,
+    new_dataset,
+    synthetic_interactions,
+    train,
+    unique,
+    wait_for,
+    wait_gone,
+    write,
+)
+from tests.utils.servers import RunningServer, run_server
+
+
+@pytest.fixture
+def stored(engine_root: Path) -> tuple[Path, Path]:
+    """The shared engine's database file and artifact folder."""
+    return engine_root / "engine.db", engine_root / "artifacts"
+
+
+def _start_import(p: Any, dataset: str, location: str, mode: str = "FULL") -> str:
+    return p.create_dataset_import_job(
+        jobName=unique("job"),
+        datasetArn=dataset,
+        dataSource={"dataLocation": location},
+        roleArn=ROLE_ARN,
+        importMode=mode,
+    )["datasetImportJobArn"]
+
+
+def _import(p: Any, dataset: str, location: str, mode: str = "FULL") -> dict[str, Any]:
+    job = _start_import(p, dataset, location, mode)
+    return wait_for(p.describe_dataset_import_job, "datasetImportJob", datasetImportJobArn=job)
+
+
+def _sets(database: Path, dataset: str) -> list[tuple[str, int, list[str]]]:
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT key, rows, files FROM dataset_files WHERE dataset_arn = ? ORDER BY created",
+            (dataset,),
+        ).fetchall()
+    return [(key, n, json.loads(files)) for key, n, files in rows]
+
+
+def _imported_sql_rows(database: Path, group: str) -> int:
+    with sqlite3.connect(database) as db:
+        return int(
+            db.execute(
+                "SELECT count(*) FROM interaction WHERE dataset_group_arn = ? AND NOT from_events",
+                (group,),
+            ).fetchone()[0]
+        )
+
+
+def test_full_swaps_and_incremental_adds_parquet_sets(
+    clients: Clients, stored: tuple[Path, Path], tmp_path: Path
+) -> None:
+    p, (database, artifacts) = clients.personalize, stored
+    group, dataset = new_dataset(p)
+    first = synthetic_interactions()
+    assert _import(p, dataset, write(tmp_path / "a.csv", interactions_csv(first)))["status"] == (
+        "ACTIVE"
+    )
+    [(key, rows, files)] = _sets(database, dataset)
+    assert rows == len(first)
+    table = pq.read_table(artifacts / key / files[0])
+    assert table.column_names == ["user_id", "item_id", "timestamp", "event_type", "event_value"]
+    assert table.num_rows == len(first)
+    assert _imported_sql_rows(database, group) == 0  # rows are in Parquet, not the database
+
+    # Popularity counts distinct users: 1,200 new users of "i7" outnumber any item's 60.
+    extra = [(f"new{k}", "i7", 2_000_000_000 + k) for k in range(1200)]
+    job = _import(p, dataset, write(tmp_path / "b.csv", interactions_csv(extra)), "INCREMENTAL")
+    assert job["status"] == "ACTIVE"
+    assert [n for _, n, _ in _sets(database, dataset)] == [len(first), len(extra)]
+
+    # The incremental set counts in training: "i7" is now the most popular item.
+    campaign = deploy(p, train(p, group, "aws-popularity-count"))
+    top = clients.runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=1)
+    assert top["itemList"] == [{"itemId": "i7"}]
+
+    # FULL replaces both sets with its own, and the old files are deleted.
+    replacement = [(f"u{k % 60 + 1}", "i9", 1_500_000_000 + k) for k in range(1100)]
+    job = _import(p, dataset, write(tmp_path / "c.csv", interactions_csv(replacement)))
+    assert job["status"] == "ACTIVE"
+    [(new_key, rows, _)] = _sets(database, dataset)
+    assert rows == len(replacement)
+    assert not (artifacts / key).exists()
+    assert (artifacts / new_key / "fileset.json").is_file()
+
+
+def test_put_events_fold_into_training_and_histories(clients: Clients, tmp_path: Path) -> None:
+    p = clients.personalize
+    group, dataset = new_dataset(p)
+    rows = synthetic_interactions()
+    _import(p, dataset, write(tmp_path / "a.csv", interactions_csv(rows)))
+    tracker = p.create_event_tracker(name=unique("t"), datasetGroupArn=group)
+    wait_for(
+        p.describe_event_tracker, "eventTracker", eventTrackerArn=tracker["eventTrackerArn"]
+    )
+    now = int(time.time())
+    for k in range(80):  # 80 new users: the events alone make "i42" the most popular item
+        clients.events.put_events(
+            trackingId=tracker["trackingId"],
+            userId=f"viewer{k}",
+            sessionId=f"s{k}",
+            eventList=[{"eventType": "watch", "itemId": "i42", "sentAt": now + k}],
+        )
+    campaign = deploy(p, train(p, group, "aws-popularity-count"))
+    top = clients.runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=1)
+    assert top["itemList"] == [{"itemId": "i42"}]
+    # A FULL re-import replaces the imported rows; the events stay, as on AWS.
+    job = _import(p, dataset, write(tmp_path / "b.csv", interactions_csv(rows)))
+    assert job["status"] == "ACTIVE"
+    campaign = deploy(p, train(p, group, "aws-popularity-count"))
+    top = clients.runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=1)
+    assert top["itemList"] == [{"itemId": "i42"}]
+
+
+def test_failed_import_keeps_the_previous_set(
+    clients: Clients, stored: tuple[Path, Path], tmp_path: Path
+) -> None:
+    p, (database, artifacts) = clients.personalize, stored
+    _, dataset = new_dataset(p)
+    good = synthetic_interactions()
+    _import(p, dataset, write(tmp_path / "good.csv", interactions_csv(good)))
+    before = _sets(database, dataset)
+    flood = [(f"u{k % 60 + 1}", "i50", 2_000_000_000 + k) for k in range(1500)]
+    bad = write(tmp_path / "bad.csv", interactions_csv(flood) + "u1,i1,soon\n")
+    job = _import(p, dataset, bad)
+    assert job["status"] == "CREATE FAILED"
+    assert _sets(database, dataset) == before
+    job_id = job["datasetImportJobArn"].rsplit("/", 1)[1]
+    # Nothing of the failed import was published.
+    assert not (artifacts / "datasets" / dataset.rsplit("/", 1)[1] / job_id).exists()
+
+
+def test_deleting_the_dataset_removes_its_files(
+    clients: Clients, stored: tuple[Path, Path], tmp_path: Path
+) -> None:
+    p, (database, artifacts) = clients.personalize, stored
+    _, dataset = new_dataset(p)
+    _import(p, dataset, write(tmp_path / "a.csv", interactions_csv(synthetic_interactions())))
+    [(key, _, _)] = _sets(database, dataset)
+    p.delete_dataset(datasetArn=dataset)
+    wait_gone(p.describe_dataset, p.exceptions.ResourceNotFoundException, datasetArn=dataset)
+    assert _sets(database, dataset) == []
+    assert not (artifacts / key).exists()
+
+
+def _big_csv(path: Path, rows: int) -> str:
+    with open(path, "w") as out:
+        out.write("USER_ID,ITEM_ID,TIMESTAMP\n")
+        for start in range(0, rows, 100_000):
+            out.write(
+                "".join(
+                    f"u{k % 5000},i{k % 3000},{1_000_000_000 + k}\n"
+                    for k in range(start, min(rows, start + 100_000))
+                )
+            )
+    return f"file://{path}"
+
+
+def test_an_import_killed_halfway_leaves_the_previous_set(tmp_path: Path) -> None:
+    """kill -9 during a large FULL import: after a restart the job is CREATE FAILED,
+    the previous set is still the dataset's, and no file of the dead import remains."""
+    env = engine_env(
+        f"sqlite:///{tmp_path / 'engine.db'}",
+        f"file://{tmp_path / 'artifacts'}",
+        IMPORT_ROOTS=str(tmp_path),
+    )
+    good = write(tmp_path / "good.csv", interactions_csv(synthetic_interactions()))
+    big = _big_csv(tmp_path / "big.csv", 6_000_000)
+    with run_server(ENGINE_APP, env=env, log_dir=tmp_path) as server:
+        p = boto_clients(server.url).personalize
+        _, dataset = new_dataset(p)
+        assert _import(p, dataset, good)["status"] == "ACTIVE"
+        before = _sets(tmp_path / "engine.db", dataset)
+        job = _start_import(p, dataset, big)
+        deadline = time.monotonic() + 30
+        while p.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"][
+            "status"
+        ] != "CREATE IN_PROGRESS":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.5)  # well into reading the file
+        _kill(server)
+    with run_server(ENGINE_APP, env=env, log_dir=tmp_path) as server:
+        p = boto_clients(server.url).personalize
+        described = p.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"]
+        assert described["status"] == "CREATE FAILED"
+        assert "restarted during the import" in described["failureReason"]
+        assert _sets(tmp_path / "engine.db", dataset) == before
+        job_dir = tmp_path / "artifacts" / "datasets" / dataset.rsplit("/", 1)[1]
+        assert sorted(d.name for d in job_dir.iterdir()) == [before[0][0].rsplit("/", 1)[1]]
+
+
+def _kill(server: RunningServer) -> None:
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(timeout=10)
