@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import boto3
 import numpy as np
@@ -178,7 +179,26 @@ def _postgres_database(admin_url: str | None) -> tuple[str, str, str]:
     return f"{base}/{name}", admin, name
 
 
-def run_backend(backend: str, csv: Path, size: str, tmp: Path, args: argparse.Namespace) -> dict:
+def wait_for_final(p: Any, job: str) -> dict:
+    while True:
+        described = p.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"]
+        if described["status"] in ("ACTIVE", "CREATE FAILED"):
+            return described
+        time.sleep(0.1)
+
+
+def corrupt(source: Path, target: Path, row: int) -> None:
+    """A copy of `source` whose row `row` (the header is row 1) has a TIMESTAMP of 'soon'."""
+    with open(source, "rb") as src, open(target, "wb") as out:
+        for number, line in enumerate(src, start=1):
+            if number == row:
+                line = line.rsplit(b",", 1)[0] + b",soon\n"
+            out.write(line)
+
+
+def run_backend(
+    backend: str, csv: Path, size: str, tmp: Path, args: argparse.Namespace, bad: Path | None
+) -> dict:
     folder = tmp / backend
     folder.mkdir()
     admin = name = None
@@ -249,6 +269,19 @@ def run_backend(backend: str, csv: Path, size: str, tmp: Path, args: argparse.Na
         ms = np.array(latencies) * 1000
         figures["p50"] = float(np.percentile(ms, 50))
         figures["p99"] = float(np.percentile(ms, 99))
+        if bad is not None:
+            # The same file with one malformed row near its end: the job must fail naming
+            # it, import nothing (the campaign's answers stay) and keep within memory.
+            before = runtime.get_recommendations(campaignArn=campaign, userId="1")["itemList"]
+            started = time.monotonic()
+            job = p.create_dataset_import_job(
+                jobName="scale-bad", datasetArn=dataset, dataSource={"dataLocation": f"file://{bad}"}
+            )["datasetImportJobArn"]
+            failed = wait_for_final(p, job)
+            figures["bad import"] = time.monotonic() - started
+            figures["bad reason"] = f"{failed['status']}: {failed.get('failureReason')}"
+            after = runtime.get_recommendations(campaignArn=campaign, userId="1")["itemList"]
+            figures["bad kept"] = before == after
     finally:
         figures["memory"] = memory.stop() / 1024**3
         engine.terminate()
@@ -303,9 +336,18 @@ def main() -> None:
                         default=["sqlite", "postgres"])
     parser.add_argument("--postgres-url", help="admin URL of a PostgreSQL server")
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument(
+        "--bad-row",
+        type=int,
+        default=None,
+        help="then import a copy with this row malformed (default: 24,000,001 at 25m, "
+        "4,800,001 at 5m; 0 skips it)",
+    )
     parser.add_argument("--data-dir", type=Path,
                         help="keep the generated CSV here and reuse it (default: a temp dir)")
     args = parser.parse_args()
+    if args.bad_row is None:
+        args.bad_row = 24_000_001 if args.size == "25m" else 4_800_001
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp_name:
         tmp = Path(tmp_name)
         data_dir = (args.data_dir or tmp).resolve()
@@ -318,10 +360,22 @@ def main() -> None:
             partial.rename(csv)
             print(f"generated {csv.name} in {time.monotonic() - started:.0f} s", flush=True)
         results = {}
+        bad = None
+        if args.bad_row:
+            bad = csv.with_name(f"bad-{args.bad_row}-{csv.name}")
+            if not bad.exists():
+                corrupt(csv, bad, args.bad_row)
         for backend in args.backends:
             print(f"{backend} ({datetime.datetime.now():%H:%M:%S}):", flush=True)
-            results[backend] = run_backend(backend, csv, args.size, tmp, args)
+            results[backend] = run_backend(backend, csv, args.size, tmp, args, bad)
         report(results, args.size, csv.stat().st_size)
+        for backend, figures in results.items():
+            if "bad reason" in figures:
+                print(
+                    f"{backend}: row {args.bad_row:,} malformed: {figures['bad reason']} after "
+                    f"{figures['bad import']:.1f} s; campaign answers unchanged: "
+                    f"{figures['bad kept']} (peak memory above includes this import)"
+                )
 
 
 if __name__ == "__main__":
