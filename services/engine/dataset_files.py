@@ -1,8 +1,8 @@
 """Imported interactions stored columnar: each import's rows as Parquet files.
 
 An import writes its rows, checked and typed, as Parquet parts into a staging directory
-of the artifact store and publishes them as one artifact (`datasets/<dataset id>/<job
-id>`), atomically as models are. The database holds only metadata (`DatasetFiles`: the
+of the artifact store and publishes them as one artifact (`datasets/<group name>/<TYPE>/<job
+name>`), atomically as models are. The database holds only metadata (`DatasetFiles`: the
 set's key, file names, row count). A FULL import replaces the dataset's sets with its
 own in one transaction, so a reader sees the old rows or the new ones, never a mix, and
 an import that dies before that commit leaves the previous set in force (its published
@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,8 @@ INTERACTIONS = pa.schema(
 )
 _FIELDS = {"USER_ID": 0, "ITEM_ID": 1, "TIMESTAMP": 2, "EVENT_TYPE": 3, "EVENT_VALUE": 4}
 PART_ROWS = 2_000_000  # rows per Parquet file: a few tens of MB each
+# Sets a dataset may gather (INCREMENTAL imports) before they are merged into one.
+COMPACT_AFTER = 8
 MARKER = "fileset.json"  # written last into the staging directory: the set is whole
 
 
@@ -122,8 +126,13 @@ def as_interactions(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=INTERACTIONS)
 
 
+def dataset_folder(dataset_arn: str) -> str:
+    """`datasets/<group name>/<TYPE>`: a dataset's ARN ends `dataset/<group name>/<TYPE>`."""
+    return "datasets/" + dataset_arn.split(":", 5)[-1].removeprefix("dataset/")
+
+
 def set_key(dataset_arn: str, job_arn: str) -> str:
-    return f"datasets/{dataset_arn.rsplit('/', 1)[-1]}/{job_arn.rsplit('/', 1)[-1]}"
+    return f"{dataset_folder(dataset_arn)}/{job_arn.rsplit('/', 1)[-1]}"
 
 
 async def install(
@@ -177,6 +186,89 @@ async def install(
             await artifacts.delete(old)
         except OSError:
             pass
+
+
+async def compact(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    artifacts: ArtifactStore,
+    dataset_arn: str,
+) -> bool:
+    """Merge the dataset's file sets into one (run in the background after INCREMENTAL
+    imports), so that many small imports do not leave readers opening many small files.
+
+    The merged set holds the same rows in the same order (the sets concatenated, oldest
+    first, streamed part by part) and takes the oldest set's place in one transaction,
+    only if the sets are still those it merged: a FULL import in between wins, and the
+    merged files are dropped. False when there was nothing to merge or the sets changed.
+    """
+    async with sessionmaker() as session:
+        sets = (
+            await session.scalars(
+                select(DatasetFiles)
+                .where(DatasetFiles.dataset_arn == dataset_arn)
+                .order_by(DatasetFiles.created, DatasetFiles.key)
+            )
+        ).all()
+    if len(sets) < 2:
+        return False
+    paths = []
+    for entry in sets:
+        directory = await artifacts.fetch(entry.key, marker=MARKER)
+        paths.extend(directory / name for name in json.loads(entry.files))
+    staging = artifacts.staging_dir()
+    try:
+        staged = await asyncio.to_thread(_concatenate, paths, staging)
+    except BaseException:
+        await asyncio.to_thread(shutil.rmtree, staging, True)
+        raise
+    oldest, newest = sets[0], sets[-1]
+    key = f"{dataset_folder(dataset_arn)}/merged-{uuid.uuid4().hex[:12]}"
+    await artifacts.publish(staged.directory, key)
+    old_keys = [entry.key for entry in sets]
+    changed = False
+    try:
+        async with sessionmaker() as session, session.begin():
+            gone = await session.execute(
+                delete(DatasetFiles).where(DatasetFiles.key.in_(old_keys))
+            )
+            if gone.rowcount != len(old_keys):  # type: ignore[attr-defined]
+                raise _SetsChanged  # rolls the transaction back
+            session.add(
+                DatasetFiles(
+                    key=key,
+                    dataset_arn=dataset_arn,
+                    dataset_group_arn=oldest.dataset_group_arn,
+                    job_arn=newest.job_arn,
+                    rows=staged.rows,
+                    files=json.dumps(staged.files),
+                    created=oldest.created,  # its place among the sets: the oldest's
+                )
+            )
+    except _SetsChanged:
+        changed = True
+    await discard(artifacts, [key] if changed else old_keys)
+    return not changed
+
+
+class _SetsChanged(Exception):
+    """Another import replaced or removed sets while they were being merged."""
+
+
+def _concatenate(paths: list[Path], staging: Path) -> StagedSet:
+    writer = PartWriter(staging)
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=256_000):
+            writer.write(batch)
+    return writer.finish()
+
+
+async def set_count(sessionmaker: async_sessionmaker[AsyncSession], dataset_arn: str) -> int:
+    async with sessionmaker() as session:
+        keys = await session.scalars(
+            select(DatasetFiles.key).where(DatasetFiles.dataset_arn == dataset_arn)
+        )
+        return len(keys.all())
 
 
 async def remove(session: AsyncSession, *, group_arn: str) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -36,6 +37,7 @@ from services.engine.s3 import list_keys, s3_client, split_s3_url
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
 
+logger = logging.getLogger(__name__)
 INSERT_BATCH = 5000
 # Objects of an s3:// prefix fetched at the same time.
 S3_READ_CONCURRENCY = 16
@@ -243,3 +245,16 @@ async def run_import(ctx: EngineContext, job_arn: str) -> None:
         await asyncio.to_thread(shutil.rmtree, staging, True)
     ctx.metrics.imported_rows.labels("INTERACTIONS").inc(staged.rows)
     await ctx.serving.reload_group(group_arn)
+    if job.import_mode == "INCREMENTAL":
+        count = await dataset_files.set_count(ctx.sessionmaker, dataset.arn)
+        if count > dataset_files.COMPACT_AFTER:
+            ctx.spawn(f"compact:{dataset.arn}", _compact(ctx, dataset.arn))
+
+
+async def _compact(ctx: EngineContext, dataset_arn: str) -> None:
+    try:
+        await dataset_files.compact(
+            sessionmaker=ctx.sessionmaker, artifacts=ctx.artifacts, dataset_arn=dataset_arn
+        )
+    except Exception:  # the sets stay as they were; the next import tries again
+        logger.exception("merging the file sets of %s failed", dataset_arn)

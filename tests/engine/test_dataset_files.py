@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from services.engine.dataset_files import COMPACT_AFTER, dataset_folder, set_key
 from tests.engine.conftest import ENGINE_APP, engine_env
 from tests.engine.helpers import (
     ROLE_ARN,
@@ -150,9 +151,8 @@ def test_failed_import_keeps_the_previous_set(
     job = _import(p, dataset, bad)
     assert job["status"] == "CREATE FAILED"
     assert _sets(database, dataset) == before
-    job_id = job["datasetImportJobArn"].rsplit("/", 1)[1]
     # Nothing of the failed import was published.
-    assert not (artifacts / "datasets" / dataset.rsplit("/", 1)[1] / job_id).exists()
+    assert not (artifacts / set_key(dataset, job["datasetImportJobArn"])).exists()
 
 
 def test_deleting_the_dataset_removes_its_files(
@@ -211,10 +211,48 @@ def test_an_import_killed_halfway_leaves_the_previous_set(tmp_path: Path) -> Non
         assert described["status"] == "CREATE FAILED"
         assert "restarted during the import" in described["failureReason"]
         assert _sets(tmp_path / "engine.db", dataset) == before
-        job_dir = tmp_path / "artifacts" / "datasets" / dataset.rsplit("/", 1)[1]
-        assert sorted(d.name for d in job_dir.iterdir()) == [before[0][0].rsplit("/", 1)[1]]
+        folder = tmp_path / "artifacts" / dataset_folder(dataset)
+        assert sorted(d.name for d in folder.iterdir()) == [before[0][0].rsplit("/", 1)[1]]
 
 
 def _kill(server: RunningServer) -> None:
     server.process.send_signal(signal.SIGKILL)
     server.process.wait(timeout=10)
+
+
+def test_many_incremental_sets_are_merged_into_one(
+    clients: Clients, stored: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Past COMPACT_AFTER sets, the dataset's sets are merged in the background into one
+    holding the same rows in the same order; the merged-away files are deleted."""
+    p, (database, artifacts) = clients.personalize, stored
+    group, dataset = new_dataset(p)
+    first = synthetic_interactions()
+    _import(p, dataset, write(tmp_path / "full.csv", interactions_csv(first)))
+    total = len(first)
+    for n in range(COMPACT_AFTER):
+        batch = [(f"late{n}-{k}", "i33", 1_900_000_000 + n * 100 + k) for k in range(20)]
+        job = _import(
+            p, dataset, write(tmp_path / f"inc{n}.csv", interactions_csv(batch)), "INCREMENTAL"
+        )
+        assert job["status"] == "ACTIVE"
+        total += len(batch)
+    folder = artifacts / dataset_folder(dataset)
+    deadline = time.monotonic() + 30
+    # One set left, and one folder: the merged-away files are deleted after the swap.
+    while len(sets := _sets(database, dataset)) != 1 or len(list(folder.iterdir())) != 1:
+        assert time.monotonic() < deadline, (sets, sorted(d.name for d in folder.iterdir()))
+        time.sleep(0.1)
+    [(key, rows, files)] = sets
+    assert rows == total
+    assert "/merged-" in key
+    assert [d.name for d in folder.iterdir()] == [key.rsplit("/", 1)[1]]
+    merged = pq.read_table([artifacts / key / name for name in files])
+    assert merged.num_rows == total
+    # The same rows in the same order: the FULL import's first, then each increment's.
+    assert merged["user_id"].to_pylist()[: len(first)] == [u for u, _, _ in first]
+    assert merged["user_id"].to_pylist()[-1] == f"late{COMPACT_AFTER - 1}-19"
+    # 160 new users of "i33" make it the most popular item.
+    campaign = deploy(p, train(p, group, "aws-popularity-count"))
+    top = clients.runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=1)
+    assert top["itemList"] == [{"itemId": "i33"}]
