@@ -20,11 +20,12 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import pyarrow as pa
 from sqlalchemy import delete, insert
 
 from services.engine import dataset_files, import_roots
@@ -129,7 +130,7 @@ def _is_empty(source: Source) -> bool:
     return False
 
 
-def _batches(sources: list[Source], schema: AvroSchema):  # type: ignore[no-untyped-def]
+def _batches(sources: list[Source], schema: AvroSchema) -> Iterator[pa.RecordBatch]:
     """Every file's checked batches, each file with its own header, as one dataset.
 
     Rows are numbered within their file; when there are several files a failure also

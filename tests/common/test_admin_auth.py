@@ -236,29 +236,7 @@ def test_throttle_window_forgets_old_failures_and_success_resets() -> None:
 
 
 async def test_signed_in_admin_dependency() -> None:
-    app = FastAPI()
-    app.state.admin_auth = AdminAuth.from_settings(
-        settings(
-            ADMIN_USERNAME="root", ADMIN_PASSWORD_HASH=CHEAP.hash("pw"), SECRET_KEY=STRONG_KEY
-        ),
-        service="svc",
-        secure=False,
-    )
-
-    async def to_sign_in(_: object, __: Exception) -> PlainTextResponse:
-        return PlainTextResponse("sign in", status_code=401)
-
-    app.add_exception_handler(SignInRequired, to_sign_in)  # type: ignore[arg-type]
-
-    @app.get("/private")
-    async def private(admin: SignedInAdmin) -> dict[str, str | None]:
-        return {"user": admin.user}
-
-    @app.get("/login")
-    async def login(request: Request) -> PlainTextResponse:
-        response = PlainTextResponse("ok")
-        await app.state.admin_auth.sign_in(request, response, "root")
-        return response
+    app = _session_app(_auth())
 
     @app.get("/anonymous")
     async def anonymous() -> PlainTextResponse:

@@ -3,7 +3,6 @@ from deploy/nginx's template) in front of the lab_stack services on PostgreSQL."
 
 from __future__ import annotations
 
-import http.client
 import shutil
 import subprocess
 import time
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from tests.utils.nginx import render, standalone_config
-from tests.utils.servers import free_port
+from tests.utils.servers import free_port, raw_get
 from tests.utils.stack import Stack
 
 NGINX = "/usr/sbin/nginx"
@@ -144,30 +143,18 @@ def test_unknown_api_path_is_a_json_404(nginx_url: str) -> None:
     assert "detail" in response.json()
 
 
-def _raw_get(base_url: str, target: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    """GET `target` exactly as written (httpx would normalise escapes)."""
-    host, port = urlparse(base_url).netloc.split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        connection.request("GET", target, headers=headers or {})
-        answer = connection.getresponse()
-        return httpx.Response(answer.status, headers=answer.getheaders(), content=answer.read())
-    finally:
-        connection.close()
-
-
 # The refusals of the frontend's proxy (tests/frontend/test_security.py), through nginx.
 
 
 def test_empty_segment_is_a_404(nginx_url: str) -> None:
-    response = _raw_get(nginx_url, "/api/catalog//stats")
+    response = raw_get(nginx_url, "/api/catalog//stats")
     assert response.status_code == 404
     assert response.json() == {"detail": "empty path segment ('//') in the API path"}
 
 
 def test_escaped_prefix_reaches_the_right_path(nginx_url: str) -> None:
-    plain = _raw_get(nginx_url, "/api/catalog/stats")
-    escaped = _raw_get(nginx_url, "/api/%63atalog/stats")
+    plain = raw_get(nginx_url, "/api/catalog/stats")
+    escaped = raw_get(nginx_url, "/api/%63atalog/stats")
     assert escaped.status_code == 200, escaped.text
     assert escaped.json() == plain.json()
 
@@ -188,7 +175,7 @@ def test_escaped_prefix_reaches_the_right_path(nginx_url: str) -> None:
     ],
 )
 def test_operator_pages_are_not_public(nginx_url: str, target: str) -> None:
-    response = _raw_get(nginx_url, target)
+    response = raw_get(nginx_url, target)
     assert response.status_code == 404, (target, response.text)
     assert response.json() == {"detail": "not served through this proxy"}
 

@@ -4,7 +4,6 @@ downstreams' operator pages, and the page's own security headers."""
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,7 @@ from services.frontend.config import Settings
 from services.frontend.main import create_frontend_app
 from services.frontend.security_headers import CONTENT_SECURITY_POLICY
 from tests.frontend.embedded import embedded_frontend
-from tests.utils.servers import RunningServer, run_server
+from tests.utils.servers import RunningServer, raw_get, run_server
 
 MIB = 1024 * 1024
 
@@ -45,18 +44,6 @@ def frontend(
         RECOMMENDER_URL=echo.url,
     ) as server:
         yield server
-
-
-def raw_get(base_url: str, target: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    """GET `target` exactly as written (httpx would normalise escapes and dot segments)."""
-    host, port = base_url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        connection.request("GET", target, headers=headers or {})
-        answer = connection.getresponse()
-        return httpx.Response(answer.status, headers=answer.getheaders(), content=answer.read())
-    finally:
-        connection.close()
 
 
 def echoed(response: httpx.Response) -> dict[str, Any]:

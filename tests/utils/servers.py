@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -11,10 +12,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def raw_get(base_url: str, target: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    """GET `target` exactly as written (httpx would normalise escapes and dot segments)."""
+    host, port = urlparse(base_url).netloc.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", target, headers=headers or {})
+        answer = connection.getresponse()
+        return httpx.Response(answer.status, headers=answer.getheaders(), content=answer.read())
+    finally:
+        connection.close()
 
 
 def free_port() -> int:

@@ -3,8 +3,8 @@
 Built once from the stored data (`dataset_files.read_interactions`) when a model of the
 group is loaded, with whole-column operations (no Python loop per interaction, off the
 event loop), then appended to by PutEvents, so a request never queries the database.
-Items get a group-wide code in order of first appearance; each deployment maps codes to
-its model's item indices.
+Items get a group-wide code (new ones in order of appearance); each deployment maps codes
+to its model's item indices.
 """
 
 from __future__ import annotations
@@ -102,15 +102,11 @@ def _index(group: GroupData, table: pa.Table) -> None:
     """Fill `group`'s codes and histories from interactions sorted by time."""
     if table.num_rows == 0:
         return
-    # Item codes in order of first appearance, as `item_code` gives them one at a time.
+    # The group is new: its item codes are the dictionary's indices.
     items = pc.dictionary_encode(table["item_id"]).combine_chunks()
-    first = np.unique(items.indices.to_numpy(), return_index=True)[1]
-    appearance = np.argsort(first, kind="stable")  # dictionary index -> rank of appearance
-    code_of = np.empty(len(appearance), dtype=np.int32)
-    code_of[appearance] = np.arange(len(appearance), dtype=np.int32)
-    for item_id in items.dictionary.take(pa.array(appearance)).to_pylist():
+    for item_id in items.dictionary.to_pylist():
         group.item_code(item_id)
-    item_codes = code_of[items.indices.to_numpy()]
+    item_codes = items.indices.to_numpy().astype(np.int32)
     # Event codes: by lowercased type; "" (no type) like a missing one.
     events = pc.dictionary_encode(
         pc.utf8_lower(pc.fill_null(table["event_type"], ""))
