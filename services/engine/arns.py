@@ -46,6 +46,17 @@ def recipe_arn(name: str) -> str:
     return f"arn:aws:personalize:::recipe/{name}"
 
 
+def dataset_arn_of(group_arn: str, dataset_type: str) -> str:
+    """The ARN of a group's dataset of a type (`Arns.dataset`), from the group's ARN."""
+    prefix, name = group_arn.split(":dataset-group/", 1)
+    return f"{prefix}:dataset/{name}/{dataset_type}"
+
+
+def dataset_type_of(dataset_arn: str) -> str:
+    """INTERACTIONS, ITEMS or USERS: the last segment of a dataset's ARN."""
+    return dataset_arn.rsplit("/", 1)[-1]
+
+
 def name_of(arn: str) -> str:
     """The last path segment of an ARN."""
     return arn.rsplit("/", 1)[-1]

@@ -14,6 +14,7 @@ import asyncio
 import json
 import shutil
 import tempfile
+import time
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -22,6 +23,9 @@ from urllib.parse import urlparse
 from services.engine.s3 import list_keys, s3_client, split_s3_url
 
 MODEL_MARKER = "model.json"  # written last by TrainedModel.save
+# A staging directory untouched this long belongs to a process that died (an import stages
+# for seconds, a 25M training for minutes): removed when an engine starts.
+STALE_STAGING_SECONDS = 6 * 3600
 
 
 class ArtifactStore(ABC):
@@ -41,6 +45,23 @@ class ArtifactStore(ABC):
     @abstractmethod
     async def delete(self, key: str) -> None: ...
 
+    @abstractmethod
+    def _staging_entries(self) -> list[Path]: ...
+
+    async def sweep_staging(self, *, older_than: float = STALE_STAGING_SECONDS) -> int:
+        """Remove staging directories left by killed imports, compactions or trainings."""
+        cutoff = time.time() - older_than
+        stale = []
+        for entry in self._staging_entries():
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    stale.append(entry)
+            except FileNotFoundError:  # finished meanwhile
+                continue
+        for entry in stale:
+            await asyncio.to_thread(shutil.rmtree, entry, True)
+        return len(stale)
+
 
 class FileArtifactStore(ArtifactStore):
     def __init__(self, root: Path) -> None:
@@ -50,6 +71,9 @@ class FileArtifactStore(ArtifactStore):
 
     def staging_dir(self) -> Path:
         return self.root / ".staging" / uuid.uuid4().hex
+
+    def _staging_entries(self) -> list[Path]:
+        return list((self.root / ".staging").iterdir())
 
     def _final(self, key: str) -> Path:
         return self.root / key
@@ -85,6 +109,9 @@ class S3ArtifactStore(ArtifactStore):
 
     def staging_dir(self) -> Path:
         return Path(tempfile.gettempdir()) / f"engine-staging-{uuid.uuid4().hex}"
+
+    def _staging_entries(self) -> list[Path]:
+        return list(Path(tempfile.gettempdir()).glob("engine-staging-*"))
 
     async def publish(self, staging: Path, key: str) -> None:
         version = uuid.uuid4().hex

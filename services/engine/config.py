@@ -34,6 +34,8 @@ class Settings(DatabaseSettings):
     # Replicas sharing a database: a background job's lease lasts this long unless renewed
     # (every third of it); a dead replica's jobs are taken over once it passes.
     LEASE_SECONDS: float = Field(default=30.0, gt=0)
+    # How often a replica reads the PutEvents rows other replicas stored into its histories.
+    EVENTS_POLL_SECONDS: float = Field(default=1.0, gt=0)
     # BLAS/OpenMP/torch threads per training worker; 0: one per core. The worker runs at a
     # lower CPU priority (TRAINING_NICE), so serving keeps the cores it needs.
     TRAINING_THREADS: int = Field(default=0, ge=0)

@@ -1,17 +1,20 @@
-"""Imported interactions stored columnar: each import's rows as Parquet files.
+"""Imported datasets stored columnar: each import's rows as Parquet files.
 
-An import writes its rows, checked and typed, as Parquet parts into a staging directory
+Interactions, items and users alike: an import writes its rows, checked and typed (items
+and users in their schema's columns, interactions in the five stored ones), as Parquet
+parts into a staging directory
 of the artifact store and publishes them as one artifact (`datasets/<group name>/<TYPE>/<job
 name>`), atomically as models are. The database holds only metadata (`DatasetFiles`: the
 set's key, file names, row count). A FULL import replaces the dataset's sets with its
 own in one transaction, so a reader sees the old rows or the new ones, never a mix, and
 an import that dies before that commit leaves the previous set in force (its published
-files are then garbage, removed with the dataset). An INCREMENTAL import adds a set.
+files are then garbage, removed with the dataset). An INCREMENTAL import adds a set; for
+items and users a later row of the same id replaces the earlier one, as on AWS.
 
 PutEvents rows are appended to the database's `interaction` table (durable at once, and
 cheap one event at a time); readers take the Parquet sets and those rows together, the
-sets first, then ordered by time. So do rows imported before this storage existed,
-until a FULL import replaces them.
+sets first, then ordered by time. So do rows imported before this storage existed
+(`interaction`, `item_record`, `user_record` rows), until a FULL import replaces them.
 
 Why Parquet and not rows in SQL: 5M interactions took 213 s to insert through the ORM
 and 872 MB of SQLite; as zstd Parquet they are written at memory speed, take a few
@@ -36,7 +39,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import delete, select
 
-from services.engine.models import DatasetFiles, Interaction
+from services.engine.arns import dataset_arn_of, dataset_type_of
+from services.engine.models import DatasetFiles, Interaction, ItemRecord, UserRecord
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -54,6 +58,10 @@ INTERACTIONS = pa.schema(
     ]
 )
 _FIELDS = {"USER_ID": 0, "ITEM_ID": 1, "TIMESTAMP": 2, "EVENT_TYPE": 3, "EVENT_VALUE": 4}
+# Items and users: the id field of a record, and the table of rows imported before
+# Parquet sets (read first, replaced by the next FULL import).
+KEY_FIELDS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID"}
+_LEGACY: dict[str, Any] = {"ITEMS": ItemRecord, "USERS": UserRecord}
 PART_ROWS = 2_000_000  # rows per Parquet file: a few tens of MB each
 # Sets a dataset may gather (INCREMENTAL imports) before they are merged into one.
 COMPACT_AFTER = 8
@@ -70,21 +78,24 @@ class StagedSet:
 
 
 class PartWriter:
-    """Writes interaction batches as Parquet parts of at most PART_ROWS rows."""
+    """Writes a dataset's checked batches as Parquet parts of at most PART_ROWS rows:
+    interactions in the stored columns, items and users in their own (the first batch's
+    schema; every batch of one import has it)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, dataset_type: str = "INTERACTIONS") -> None:
         self.directory = directory
+        self.interactions = dataset_type == "INTERACTIONS"
         self.files: list[str] = []
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
         self._in_part = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
-        table = as_interactions(batch)
+        table = as_interactions(batch) if self.interactions else pa.Table.from_batches([batch])
         offset = 0
         while offset < table.num_rows:
             if self._writer is None or self._in_part >= PART_ROWS:
-                self._roll()
+                self._roll(table.schema)
             assert self._writer is not None
             take = min(table.num_rows - offset, PART_ROWS - self._in_part)
             self._writer.write_table(table.slice(offset, take))
@@ -92,14 +103,12 @@ class PartWriter:
             self._in_part += take
             self.rows += take
 
-    def _roll(self) -> None:
+    def _roll(self, schema: pa.Schema) -> None:
         if self._writer is not None:
             self._writer.close()
         name = f"part-{len(self.files):05d}.parquet"
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._writer = pq.ParquetWriter(
-            self.directory / name, INTERACTIONS, compression="zstd"
-        )
+        self._writer = pq.ParquetWriter(self.directory / name, schema, compression="zstd")
         self.files.append(name)
         self._in_part = 0
 
@@ -147,6 +156,7 @@ async def install(
 ) -> None:
     """Publish the staged set and make it the dataset's rows (FULL) or part of them."""
     key = set_key(dataset_arn, job_arn)
+    dataset_type = dataset_type_of(dataset_arn)
     await artifacts.publish(staged.directory, key)
     replaced: Sequence[str] = ()
     async with sessionmaker() as session, session.begin():
@@ -162,12 +172,16 @@ async def install(
                 delete(DatasetFiles).where(DatasetFiles.dataset_arn == dataset_arn)
             )
             # Rows imported before this storage existed (PutEvents rows stay, as on AWS).
-            await session.execute(
-                delete(Interaction).where(
-                    Interaction.dataset_group_arn == group_arn,
-                    Interaction.from_events.is_(False),
+            if dataset_type == "INTERACTIONS":
+                await session.execute(
+                    delete(Interaction).where(
+                        Interaction.dataset_group_arn == group_arn,
+                        Interaction.from_events.is_(False),
+                    )
                 )
-            )
+            else:
+                legacy = _LEGACY[dataset_type]
+                await session.execute(delete(legacy).where(legacy.dataset_group_arn == group_arn))
         else:
             await session.execute(delete(DatasetFiles).where(DatasetFiles.key == key))
         session.add(
@@ -217,8 +231,9 @@ async def compact(
         directory = await artifacts.fetch(entry.key, marker=MARKER)
         paths.extend(directory / name for name in json.loads(entry.files))
     staging = artifacts.staging_dir()
+    dataset_type = dataset_type_of(dataset_arn)
     try:
-        staged = await asyncio.to_thread(_concatenate, paths, staging)
+        staged = await asyncio.to_thread(_concatenate, paths, staging, dataset_type)
     except BaseException:
         await asyncio.to_thread(shutil.rmtree, staging, True)
         raise
@@ -255,8 +270,8 @@ class _SetsChanged(Exception):
     """Another import replaced or removed sets while they were being merged."""
 
 
-def _concatenate(paths: list[Path], staging: Path) -> StagedSet:
-    writer = PartWriter(staging)
+def _concatenate(paths: list[Path], staging: Path, dataset_type: str) -> StagedSet:
+    writer = PartWriter(staging, dataset_type=dataset_type)
     for path in paths:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=256_000):
             writer.write(batch)
@@ -271,15 +286,18 @@ async def set_count(sessionmaker: async_sessionmaker[AsyncSession], dataset_arn:
         return len(keys.all())
 
 
-async def remove(session: AsyncSession, *, group_arn: str) -> list[str]:
-    """Delete the group's file-set rows in `session` (the caller commits); the keys, for
-    `discard` once committed."""
-    keys = (
-        await session.scalars(
-            select(DatasetFiles.key).where(DatasetFiles.dataset_group_arn == group_arn)
-        )
-    ).all()
-    await session.execute(delete(DatasetFiles).where(DatasetFiles.dataset_group_arn == group_arn))
+async def remove(
+    session: AsyncSession, *, group_arn: str | None = None, dataset_arn: str | None = None
+) -> list[str]:
+    """Delete the file-set rows of a whole group or of one dataset in `session` (the caller
+    commits); the keys, for `discard` once committed."""
+    where = (
+        DatasetFiles.dataset_group_arn == group_arn
+        if dataset_arn is None
+        else DatasetFiles.dataset_arn == dataset_arn
+    )
+    keys = (await session.scalars(select(DatasetFiles.key).where(where))).all()
+    await session.execute(delete(DatasetFiles).where(where))
     return list(keys)
 
 
@@ -291,12 +309,30 @@ async def discard(artifacts: ArtifactStore, keys: Iterable[str]) -> None:
             pass
 
 
-async def stored_rows(session: AsyncSession, group_arn: str) -> int:
-    """Rows in the group's Parquet sets."""
+async def stored_rows(session: AsyncSession, dataset_arn: str) -> int:
+    """Rows in the dataset's Parquet sets."""
     sets = await session.scalars(
-        select(DatasetFiles.rows).where(DatasetFiles.dataset_group_arn == group_arn)
+        select(DatasetFiles.rows).where(DatasetFiles.dataset_arn == dataset_arn)
     )
     return int(sum(sets))
+
+
+async def _set_paths(
+    session: AsyncSession, artifacts: ArtifactStore, dataset_arn: str
+) -> list[str]:
+    """The local paths of the dataset's Parquet files, oldest set first (S3: cached copies)."""
+    sets = (
+        await session.execute(
+            select(DatasetFiles.key, DatasetFiles.files)
+            .where(DatasetFiles.dataset_arn == dataset_arn)
+            .order_by(DatasetFiles.created, DatasetFiles.key)
+        )
+    ).all()
+    paths: list[str] = []
+    for key, files in sets:
+        directory = await artifacts.fetch(key, marker=MARKER)
+        paths.extend(str(directory / name) for name in json.loads(files))
+    return paths
 
 
 @dataclass(frozen=True)
@@ -307,6 +343,7 @@ class InteractionParts:
 
     paths: list[str]
     rows: list[tuple[Any, ...]]
+    last_id: int = 0  # the highest `interaction` id among `rows` (0: none)
 
 
 async def interaction_parts(
@@ -316,16 +353,13 @@ async def interaction_parts(
     group_arn: str,
 ) -> InteractionParts:
     async with sessionmaker() as session:
-        sets = (
-            await session.execute(
-                select(DatasetFiles.key, DatasetFiles.files)
-                .where(DatasetFiles.dataset_group_arn == group_arn)
-                .order_by(DatasetFiles.created, DatasetFiles.key)
-            )
-        ).all()
+        paths = await _set_paths(
+            session, artifacts, dataset_arn_of(group_arn, "INTERACTIONS")
+        )
         rows = (
             await session.execute(
                 select(
+                    Interaction.id,
                     Interaction.user_id,
                     Interaction.item_id,
                     Interaction.timestamp,
@@ -336,11 +370,9 @@ async def interaction_parts(
                 .order_by(Interaction.id)
             )
         ).all()
-    paths: list[str] = []
-    for key, files in sets:
-        directory = await artifacts.fetch(key, marker=MARKER)  # local (S3: cached copy)
-        paths.extend(str(directory / name) for name in json.loads(files))
-    return InteractionParts(paths, [tuple(row) for row in rows])
+    return InteractionParts(
+        paths, [tuple(row[1:]) for row in rows], max((row[0] for row in rows), default=0)
+    )
 
 
 def combine(parts: InteractionParts) -> pa.Table:
@@ -361,14 +393,63 @@ def combine(parts: InteractionParts) -> pa.Table:
     return table.take(pc.sort_indices(table, sort_keys=[("timestamp", "ascending")]))
 
 
-async def read_interactions(
+@dataclass(frozen=True)
+class RecordParts:
+    """Where a group's items or users are: local Parquet files (oldest set first) and the
+    rows imported before this storage existed, as (id, attributes JSON). Picklable."""
+
+    dataset_type: str
+    paths: list[str]
+    legacy: list[tuple[str, str]]
+
+
+async def record_parts(
     *,
     sessionmaker: async_sessionmaker[AsyncSession],
     artifacts: ArtifactStore,
     group_arn: str,
-) -> pa.Table:
-    """Every interaction of the group (see `combine`), read off the event loop."""
-    parts = await interaction_parts(
-        sessionmaker=sessionmaker, artifacts=artifacts, group_arn=group_arn
+    dataset_type: str,
+) -> RecordParts:
+    legacy_model = _LEGACY[dataset_type]
+    id_column = legacy_model.item_id if dataset_type == "ITEMS" else legacy_model.user_id
+    async with sessionmaker() as session:
+        paths = await _set_paths(session, artifacts, dataset_arn_of(group_arn, dataset_type))
+        legacy = (
+            await session.execute(
+                select(id_column, legacy_model.attributes).where(
+                    legacy_model.dataset_group_arn == group_arn
+                )
+            )
+        ).all()
+    return RecordParts(dataset_type, paths, [(row[0], row[1]) for row in legacy])
+
+
+def records(parts: RecordParts, ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """{id: {field: value}} for every record (or only `ids`), nulls left out; of several
+    rows with one id, the last imported wins."""
+    key = KEY_FIELDS[parts.dataset_type]
+    wanted = None if ids is None else set(ids)
+    out: dict[str, dict[str, Any]] = {}
+    for record_id, text in parts.legacy:
+        if wanted is None or record_id in wanted:
+            row = json.loads(text)
+            out[record_id] = {name: value for name, value in row.items() if value is not None}
+    for path in parts.paths:
+        table = pq.read_table(path)
+        if wanted is not None:
+            table = table.filter(pc.is_in(table[key], pa.array(sorted(wanted), pa.string())))
+        for row in table.to_pylist():
+            record_id = str(row.pop(key))
+            out[record_id] = {name: value for name, value in row.items() if value is not None}
+    return out
+
+
+def count_records(parts: RecordParts) -> int:
+    """Distinct ids among the records (only the id column is read)."""
+    key = KEY_FIELDS[parts.dataset_type]
+    columns = [pa.array([record_id for record_id, _ in parts.legacy], pa.string())]
+    columns.extend(
+        pq.read_table(path, columns=[key])[key].combine_chunks().cast(pa.string())
+        for path in parts.paths
     )
-    return await asyncio.to_thread(combine, parts)
+    return int(pc.count_distinct(pa.chunked_array(columns, pa.string())).as_py())

@@ -1,7 +1,9 @@
 """personalize-events: PutEvents appends to the tracker's dataset group's interactions.
 
-The rows go to the database (one transaction per call) and to the group's in-memory
-histories, so the next GetRecommendations for that user sees them without retraining.
+The rows go to the database (one transaction per call); the call then waits for the event
+feed (`runtime/event_feed.py`) to append them to the group's in-memory histories, so the
+next GetRecommendations for that user sees them without retraining, on this replica at
+once and on the others within EVENTS_POLL_SECONDS.
 """
 
 from __future__ import annotations
@@ -102,10 +104,7 @@ async def put_events(request: Request) -> Response:
             [{**row, "dataset_group_arn": group_arn, "from_events": True} for row in rows],
         )
         await session.commit()
-    group = ctx.serving.groups.get(group_arn)
-    if group is not None:
-        for row in sorted(rows, key=lambda r: r["timestamp"]):
-            group.append(row["user_id"], row["item_id"], row["event_type"])
+    await ctx.serving.feed.catch_up()
     ctx.metrics.events.inc(len(rows))
     return Response(b"", status_code=200)
 

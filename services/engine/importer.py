@@ -6,40 +6,36 @@ embedded mode: read on the engine's host, only inside IMPORT_ROOTS). S3 objects 
 streamed to local temporary files first, so memory stays bounded whatever their size.
 
 Rows are read block by block (`csv_stream.read_csv`, vectorised) and never held whole:
-interactions go straight into Parquet parts (`dataset_files`), which become the
-dataset's rows in one transaction at the end; items and users, a row per item or user,
-go to the database in one transaction. A failure names the row and leaves the dataset
-untouched; it quotes at most EXCERPT characters of the file.
+they go straight into Parquet parts (`dataset_files`), which become the dataset's rows
+in one transaction at the end. A failure names the row and leaves the dataset untouched;
+it quotes at most EXCERPT characters of the file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
-from sqlalchemy import delete, insert
 
 from services.engine import dataset_files, import_roots
 from services.engine.avro import AvroSchema, check_for_dataset, parse_schema
 from services.engine.csv_stream import read_csv
 from services.engine.lifecycle import StepFailed
-from services.engine.models import Dataset, DatasetImportJob, ItemRecord, Schema, UserRecord
+from services.engine.models import Dataset, DatasetImportJob, Schema
 from services.engine.s3 import list_keys, s3_client, split_s3_url
 
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
 
 logger = logging.getLogger(__name__)
-INSERT_BATCH = 5000
 # Objects of an s3:// prefix fetched at the same time.
 S3_READ_CONCURRENCY = 16
 S3_CHUNK = 1 << 20  # bytes read from an object's stream at a time
@@ -146,57 +142,14 @@ def _batches(sources: list[Source], schema: AvroSchema) -> Iterator[pa.RecordBat
             raise StepFailed(f"In {source.name}: {exc}") from None
 
 
-def stage_interactions(
-    sources: list[Source], schema: AvroSchema, staging: Path
+def stage(
+    sources: list[Source], schema: AvroSchema, staging: Path, dataset_type: str
 ) -> dataset_files.StagedSet:
     """Read and check every row, writing Parquet parts into `staging` as they come."""
-    writer = dataset_files.PartWriter(staging)
+    writer = dataset_files.PartWriter(staging, dataset_type=dataset_type)
     for batch in _batches(sources, schema):
         writer.write(batch)
     return writer.finish()
-
-
-def read_records(sources: list[Source], schema: AvroSchema) -> list[dict[str, Any]]:
-    """Items or users rows as dicts keyed by field name (a row per item or user)."""
-    rows: list[dict[str, Any]] = []
-    for batch in _batches(sources, schema):
-        rows.extend(batch.to_pylist())
-    return rows
-
-
-def _record(row: dict[str, Any], key: str, group_arn: str, id_column: str) -> dict[str, Any]:
-    attributes = {k: v for k, v in row.items() if k != key and v is not None}
-    return {
-        "dataset_group_arn": group_arn,
-        id_column: str(row[key]),
-        "attributes": json.dumps(attributes),
-    }
-
-
-async def _load_records(
-    ctx: EngineContext, dataset_type: str, group_arn: str, mode: str, rows: list[dict[str, Any]]
-) -> None:
-    """Replace (FULL) or update (INCREMENTAL) an Items or Users dataset in one transaction."""
-    model: Any
-    if dataset_type == "ITEMS":
-        unique = {str(r["ITEM_ID"]): r for r in rows}  # a repeated id: the last row wins
-        model, id_column, key_field = ItemRecord, "item_id", "ITEM_ID"
-    else:
-        unique = {str(r["USER_ID"]): r for r in rows}
-        model, id_column, key_field = UserRecord, "user_id", "USER_ID"
-    payload = [_record(r, key_field, group_arn, id_column) for r in unique.values()]
-    async with ctx.sessionmaker() as session, session.begin():
-        stmt = delete(model).where(model.dataset_group_arn == group_arn)
-        if mode == "INCREMENTAL":
-            key = getattr(model, id_column)
-            ids = [p[id_column] for p in payload]
-            for start in range(0, len(ids), INSERT_BATCH):
-                await session.execute(stmt.where(key.in_(ids[start : start + INSERT_BATCH])))
-        else:
-            await session.execute(stmt)
-        for start in range(0, len(payload), INSERT_BATCH):
-            await session.execute(insert(model), payload[start : start + INSERT_BATCH])
-    ctx.metrics.imported_rows.labels(dataset_type).inc(len(payload))
 
 
 async def run_import(ctx: EngineContext, job_arn: str) -> None:
@@ -209,24 +162,17 @@ async def run_import(ctx: EngineContext, job_arn: str) -> None:
         raise StepFailed("The dataset or its schema was deleted during the import.")
     parsed = parse_schema(schema.definition)
     check_for_dataset(parsed, dataset.dataset_type)
-    group_arn = dataset.dataset_group_arn
+    group_arn, dataset_type = dataset.dataset_group_arn, dataset.dataset_type
     async with local_sources(ctx, job.data_location) as sources:
-        if dataset.dataset_type != "INTERACTIONS":
-            rows = await asyncio.to_thread(read_records, sources, parsed)
-            if not rows:
-                raise StepFailed("The file has no records.")
-            await _load_records(ctx, dataset.dataset_type, group_arn, job.import_mode, rows)
-            await ctx.serving.reload_group(group_arn)
-            return
         staging = ctx.artifacts.staging_dir()
         try:
-            staged = await asyncio.to_thread(stage_interactions, sources, parsed, staging)
+            staged = await asyncio.to_thread(stage, sources, parsed, staging, dataset_type)
         except BaseException:
             await asyncio.to_thread(shutil.rmtree, staging, True)
             raise
     try:
         minimum = ctx.settings.MIN_INTERACTIONS_PER_IMPORT
-        if job.import_mode == "FULL" and staged.rows < minimum:
+        if dataset_type == "INTERACTIONS" and job.import_mode == "FULL" and staged.rows < minimum:
             raise StepFailed(
                 f"The file has {staged.rows} records; "
                 f"a FULL import of interactions needs at least {minimum}."
@@ -244,7 +190,7 @@ async def run_import(ctx: EngineContext, job_arn: str) -> None:
         )
     finally:
         await asyncio.to_thread(shutil.rmtree, staging, True)
-    ctx.metrics.imported_rows.labels("INTERACTIONS").inc(staged.rows)
+    ctx.metrics.imported_rows.labels(dataset_type).inc(staged.rows)
     await ctx.serving.reload_group(group_arn)
     if job.import_mode == "INCREMENTAL":
         count = await dataset_files.set_count(ctx.sessionmaker, dataset.arn)

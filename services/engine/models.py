@@ -101,7 +101,11 @@ class Interaction(SQLModel, table=True):
     """One row of a dataset group's Interactions dataset (imported or from PutEvents)."""
 
     __tablename__ = "interaction"
-    __table_args__ = (Index("ix_interaction_group_ts", "dataset_group_arn", "timestamp"),)
+    __table_args__ = (
+        Index("ix_interaction_group_ts", "dataset_group_arn", "timestamp"),
+        # Ids are never reused (the event feed follows the table by id): migration 0004.
+        {"sqlite_autoincrement": True},
+    )
     id: int | None = Field(default=None, primary_key=True)
     dataset_group_arn: str = Field(max_length=256)
     user_id: str = Field(max_length=256)

@@ -226,7 +226,12 @@ def lifespan_for(settings: Settings):  # type: ignore[no-untyped-def]
         app.state.engine_db = db
         app.state.sessionmaker = ctx.sessionmaker
         await recover(ctx, startup=True)
+        await ctx.artifacts.sweep_staging()
         ctx.spawn("lease-sweeper", _sweep(ctx), leased=False)
+        await ctx.serving.feed.start()
+        ctx.spawn(
+            "event-feed", ctx.serving.feed.run(settings.EVENTS_POLL_SECONDS), leased=False
+        )
         try:
             yield
         finally:

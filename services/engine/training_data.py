@@ -1,38 +1,40 @@
 """Read a dataset group's data and index it with `TrainingData.from_interactions`.
 
 That classmethod is the one builder of `TrainingData` (the recipe tests use it directly):
-production only turns the stored columns (`dataset_files.read_interactions`: the Parquet
-sets and the PutEvents rows) into its raw arrays, with no Python object per row, so both
+production only turns the stored columns (`dataset_files`: the Parquet sets and the
+PutEvents rows) into its raw arrays, with no Python object per row, so both
 index the catalogue the same way, with the items that exist only in an Items dataset kept
 in it, as in Personalize.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.engine.artifacts import ArtifactStore
-from services.engine.dataset_files import InteractionParts, combine, interaction_parts
-from services.engine.models import ItemRecord, UserRecord
+from services.engine.dataset_files import (
+    InteractionParts,
+    RecordParts,
+    combine,
+    interaction_parts,
+    record_parts,
+    records,
+)
 from services.engine.recipes.base import TrainingData
 
 
-def _rows(attributes: list[tuple[str, str]]) -> dict[str, dict[str, str]] | None:
-    """{id: {column: value as text}} from (id, JSON attributes) rows; None without rows."""
-    if not attributes:
+def _as_text(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]] | None:
+    """{id: {column: value as text}}; None without rows. Recipes read metadata as strings
+    (e.g. YEAR "1995"); a null is simply absent."""
+    if not rows:
         return None
-    out: dict[str, dict[str, str]] = {}
-    for key, text in attributes:
-        # Recipes read metadata as strings (e.g. YEAR "1995"); a null is simply absent.
-        out[key] = {name: str(v) for name, v in json.loads(text).items() if v is not None}
-    return out
+    return {key: {name: str(v) for name, v in row.items()} for key, row in rows.items()}
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,8 @@ class TrainingSource:
     (reading Parquet, indexing millions of ids) happens in the worker, not the API."""
 
     interactions: InteractionParts
-    items: list[tuple[str, str]]  # (item id, attributes as JSON)
-    users: list[tuple[str, str]]
+    items: RecordParts
+    users: RecordParts
     event_type: str | None = None
     event_value_threshold: float | None = None
 
@@ -56,28 +58,11 @@ async def training_source(
     event_type: str | None = None,
     event_value_threshold: float | None = None,
 ) -> TrainingSource:
-    parts = await interaction_parts(
-        sessionmaker=sessionmaker, artifacts=artifacts, group_arn=group_arn
-    )
-    async with sessionmaker() as session:
-        items_rows = (
-            await session.execute(
-                select(ItemRecord.item_id, ItemRecord.attributes).where(
-                    ItemRecord.dataset_group_arn == group_arn
-                )
-            )
-        ).all()
-        users_rows = (
-            await session.execute(
-                select(UserRecord.user_id, UserRecord.attributes).where(
-                    UserRecord.dataset_group_arn == group_arn
-                )
-            )
-        ).all()
+    where = {"sessionmaker": sessionmaker, "artifacts": artifacts, "group_arn": group_arn}
     return TrainingSource(
-        parts,
-        [(r[0], r[1]) for r in items_rows],
-        [(r[0], r[1]) for r in users_rows],
+        await interaction_parts(**where),
+        await record_parts(**where, dataset_type="ITEMS"),
+        await record_parts(**where, dataset_type="USERS"),
         event_type,
         event_value_threshold,
     )
@@ -102,8 +87,8 @@ def assemble(source: TrainingSource) -> TrainingData:
         table["timestamp"].to_numpy(),
         event_types=_strings(pc.fill_null(types, "")) if has_types else None,
         event_values=pc.fill_null(values, float("nan")).to_numpy() if has_values else None,
-        item_metadata=_rows(source.items),
-        user_metadata=_rows(source.users),
+        item_metadata=_as_text(records(source.items)),
+        user_metadata=_as_text(records(source.users)),
     )
 
 

@@ -1,6 +1,6 @@
-"""Imported interactions as Parquet file sets: FULL swaps the set, INCREMENTAL adds one,
+"""Imported datasets as Parquet file sets: FULL swaps the set, INCREMENTAL adds one,
 PutEvents rows are folded in, a failed or killed import leaves the previous set in force,
-and deleting the dataset removes its files."""
+and deleting the dataset removes its files; items and users are stored the same way."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ from tests.engine.helpers import (
     ROLE_ARN,
     Clients,
     boto_clients,
+    create_group,
     deploy,
+    genre_of,
     interactions_csv,
+    items_csv,
     new_dataset,
     synthetic_interactions,
     train,
@@ -256,3 +259,73 @@ def test_many_incremental_sets_are_merged_into_one(
     campaign = deploy(p, train(p, group, "aws-popularity-count"))
     top = clients.runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=1)
     assert top["itemList"] == [{"itemId": "i33"}]
+
+
+def _legacy_rows(database: Path, table: str, group: str) -> int:
+    with sqlite3.connect(database) as db:
+        return int(
+            db.execute(
+                f"SELECT count(*) FROM {table} WHERE dataset_group_arn = ?", (group,)
+            ).fetchone()[0]
+        )
+
+
+def test_items_and_users_are_parquet_sets_too(
+    clients: Clients, stored: tuple[Path, Path], tmp_path: Path
+) -> None:
+    p, (database, artifacts) = clients.personalize, stored
+    made = create_group(p, tmp_path, with_items=True, with_users=True)
+    group, items = made["group"], made["ITEMS"]
+    for kind, table, columns in (
+        ("ITEMS", "item_record", ["ITEM_ID", "GENRES", "YEAR"]),
+        ("USERS", "user_record", ["USER_ID", "AGE", "GENDER", "OCCUPATION"]),
+    ):
+        [(key, rows, files)] = _sets(database, made[kind])
+        assert key.startswith(dataset_folder(made[kind]) + "/")
+        assert pq.read_table(artifacts / key / files[0]).column_names == columns
+        assert _legacy_rows(database, table, group) == 0  # nothing in the database
+    assert rows == 60  # the users
+    assert len(_sets(database, made["INTERACTIONS"])) == 1  # each dataset its own sets
+
+    campaign = deploy(p, train(p, group, "aws-popularity-count"))
+    horror = p.create_filter(
+        name=unique("f"),
+        datasetGroupArn=group,
+        filterExpression='INCLUDE ItemID WHERE Items.GENRES IN ("Horror")',
+    )["filterArn"]
+    wait_for(p.describe_filter, "filter", filterArn=horror)
+
+    def horror_items() -> set[str]:
+        listed = clients.runtime.get_recommendations(
+            campaignArn=campaign, userId="u1", numResults=100, filterArn=horror
+        )["itemList"]
+        return {i["itemId"] for i in listed}
+
+    before = horror_items()
+    assert before == {f"i{k}" for k in range(1, 51) if "Horror" in genre_of(f"i{k}")}
+    # INCREMENTAL: a later row of an id replaces the earlier one; i1 was a Comedy.
+    # Serving reads it at once (no retraining); two sets are now read together.
+    job = _import(p, items, write(tmp_path / "i.csv", "ITEM_ID,GENRES,YEAR\ni1,Horror,2005\n"),
+                  "INCREMENTAL")
+    assert job["status"] == "ACTIVE"
+    assert len(_sets(database, items)) == 2
+    assert horror_items() == before | {"i1"}
+
+    # Rows from before Parquet sets are read too, and a FULL import replaces them.
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "INSERT INTO item_record (dataset_group_arn, item_id, attributes) VALUES (?, ?, ?)",
+            (group, "i2", json.dumps({"GENRES": "Horror", "YEAR": 1999})),
+        )
+    assert _import(p, items, write(tmp_path / "j.csv", items_csv()))["status"] == "ACTIVE"
+    assert _legacy_rows(database, "item_record", group) == 0
+    assert len(_sets(database, items)) == 1
+    assert horror_items() == before
+
+    # Deleting the Items dataset removes its sets only.
+    [(key, _, _)] = _sets(database, items)
+    p.delete_dataset(datasetArn=items)
+    wait_gone(p.describe_dataset, p.exceptions.ResourceNotFoundException, datasetArn=items)
+    assert _sets(database, items) == [] and not (artifacts / key).exists()
+    assert len(_sets(database, made["INTERACTIONS"])) == 1
+    assert len(_sets(database, made["USERS"])) == 1

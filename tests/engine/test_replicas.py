@@ -74,6 +74,16 @@ def _upload(s3: Any, rows: list[tuple[str, str, int]]) -> str:
     return f"s3://{BUCKET}/{key}"
 
 
+def _import_synthetic(p: Any, s3: Any, dataset: str) -> None:
+    job = p.create_dataset_import_job(
+        jobName=unique("job"),
+        datasetArn=dataset,
+        dataSource={"dataLocation": _upload(s3, synthetic_interactions())},
+    )["datasetImportJobArn"]
+    described = wait_for(p.describe_dataset_import_job, "datasetImportJob", datasetImportJobArn=job)
+    assert described["status"] == "ACTIVE"
+
+
 def test_both_replicas_serve_and_each_job_runs_once(
     replicas: list[RunningServer], s3: Any
 ) -> None:
@@ -109,16 +119,7 @@ def test_a_frozen_replicas_import_is_failed_by_the_other(
     server_a, server_b = replicas
     a, b = boto_clients(server_a.url), boto_clients(server_b.url)
     group, dataset = new_dataset(a.personalize)
-    first = wait_for(
-        a.personalize.describe_dataset_import_job,
-        "datasetImportJob",
-        datasetImportJobArn=a.personalize.create_dataset_import_job(
-            jobName=unique("job"),
-            datasetArn=dataset,
-            dataSource={"dataLocation": _upload(s3, synthetic_interactions())},
-        )["datasetImportJobArn"],
-    )
-    assert first["status"] == "ACTIVE"
+    _import_synthetic(a.personalize, s3, dataset)
     flood = [(f"u{k % 60 + 1}", "i50", 2_000_000_000 + k) for k in range(1500)]
     job = a.personalize.create_dataset_import_job(
         jobName=unique("job"), datasetArn=dataset, dataSource={"dataLocation": _upload(s3, flood)}
@@ -150,3 +151,48 @@ def test_a_frozen_replicas_import_is_failed_by_the_other(
         server_a.process.send_signal(signal.SIGKILL)
         server_a.process.send_signal(signal.SIGCONT)
 
+
+
+def test_events_sent_to_one_replica_reach_the_others_histories(
+    replicas: list[RunningServer], s3: Any
+) -> None:
+    a, b = (boto_clients(server.url) for server in replicas)
+    group, dataset = new_dataset(a.personalize)
+    _import_synthetic(a.personalize, s3, dataset)
+    campaign = deploy(a.personalize, train(a.personalize, group, "aws-popularity-count"))
+    unseen = a.personalize.create_filter(
+        name=unique("f"),
+        datasetGroupArn=group,
+        filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")',
+    )["filterArn"]
+    wait_for(a.personalize.describe_filter, "filter", filterArn=unseen)
+    tracker = a.personalize.create_event_tracker(name=unique("t"), datasetGroupArn=group)
+    wait_for(
+        a.personalize.describe_event_tracker,
+        "eventTracker",
+        eventTrackerArn=tracker["eventTrackerArn"],
+    )
+
+    def listed(clients: Any) -> set[str]:
+        items = clients.runtime.get_recommendations(
+            campaignArn=campaign, userId="viewer", numResults=50, filterArn=unseen
+        )["itemList"]
+        return {i["itemId"] for i in items}
+
+    assert listed(a) == listed(b) == {f"i{k}" for k in range(1, 51)}  # both loaded
+    watched = {"i1", "i2", "i3"}
+    b.events.put_events(
+        trackingId=tracker["trackingId"],
+        userId="viewer",
+        sessionId="s1",
+        eventList=[
+            {"eventType": "watch", "itemId": item, "sentAt": int(time.time())}
+            for item in sorted(watched)
+        ],
+    )
+    assert not listed(b) & watched  # the replica that stored them: at once
+    deadline = time.monotonic() + 10  # the other: within its poll (EVENTS_POLL_SECONDS 1)
+    while listed(a) & watched:
+        assert time.monotonic() < deadline, "replica A never saw B's events"
+        time.sleep(0.1)
+    assert listed(a) == listed(b) == {f"i{k}" for k in range(4, 51)}

@@ -73,6 +73,7 @@ async def datasets(request: Request, arn: str) -> list[dict[str, Any]]:
             job["dataLocation"] = described["datasetImportJob"]["dataSource"]["dataLocation"]
         records = await queries.record_count(
             sessionmaker=context(request).sessionmaker,
+            artifacts=context(request).artifacts,
             group_arn=arn,
             dataset_type=dataset["datasetType"],
         )

@@ -60,14 +60,14 @@ def resume_delete(ctx: EngineContext, arn: str) -> None:
             row = await session.get(Dataset, arn)
             if row is None:
                 return
+            # Rows kept in SQL: PutEvents and imports from before Parquet sets.
             model = {"INTERACTIONS": Interaction, "ITEMS": ItemRecord, "USERS": UserRecord}[
                 row.dataset_type
             ]
             await session.execute(
                 sql_delete(model).where(model.dataset_group_arn == row.dataset_group_arn)
             )
-            if row.dataset_type == "INTERACTIONS":  # the only type stored as Parquet sets
-                files = await dataset_files.remove(session, group_arn=row.dataset_group_arn)
+            files = await dataset_files.remove(session, dataset_arn=arn)
             await session.execute(
                 sql_delete(DatasetImportJob).where(DatasetImportJob.dataset_arn == arn)
             )

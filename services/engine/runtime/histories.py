@@ -1,8 +1,9 @@
 """The in-memory view of a dataset group that serving reads: histories and metadata.
 
-Built once from the stored data (`dataset_files.read_interactions`) when a model of the
-group is loaded, with whole-column operations (no Python loop per interaction, off the
-event loop), then appended to by PutEvents, so a request never queries the database.
+Built once from the stored data (`dataset_files`) when a model of the group is loaded,
+with whole-column operations (no Python loop per interaction, off the event loop), then
+appended to with the PutEvents rows stored after that read (`event_feed.py`), so a
+request never queries the database.
 Items get a group-wide code (new ones in order of appearance); each deployment maps codes
 to its model's item indices.
 """
@@ -10,17 +11,14 @@ to its model's item indices.
 from __future__ import annotations
 
 import asyncio
-import json
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.engine.artifacts import ArtifactStore
-from services.engine.dataset_files import read_interactions
-from services.engine.models import ItemRecord, UserRecord
+from services.engine.dataset_files import combine, interaction_parts, record_parts, records
 
 EMPTY = np.empty(0, dtype=np.int64)
 
@@ -49,6 +47,8 @@ class GroupData:
         self.histories: dict[str, UserHistory] = {}
         self.item_attributes: dict[str, dict[str, str]] = {}
         self.user_attributes: dict[str, dict[str, str]] = {}
+        # The highest `interaction` row id the load read: later rows come from the feed.
+        self.read_through = 0
 
     def item_code(self, item_id: str) -> int:
         code = self.item_codes.get(item_id)
@@ -79,21 +79,15 @@ async def load_group(
     sessionmaker: async_sessionmaker[AsyncSession], artifacts: ArtifactStore, arn: str
 ) -> GroupData:
     """Read a dataset group's interactions and metadata into memory."""
-    table = await read_interactions(sessionmaker=sessionmaker, artifacts=artifacts, group_arn=arn)
+    where = {"sessionmaker": sessionmaker, "artifacts": artifacts, "group_arn": arn}
+    parts = await interaction_parts(**where)
+    items = await record_parts(**where, dataset_type="ITEMS")
+    users = await record_parts(**where, dataset_type="USERS")
     group = GroupData(arn)
-    async with sessionmaker() as session:
-        for item_id, attributes in await session.execute(
-            select(ItemRecord.item_id, ItemRecord.attributes).where(
-                ItemRecord.dataset_group_arn == arn
-            )
-        ):
-            group.item_attributes[item_id] = json.loads(attributes)
-        for user_id, attributes in await session.execute(
-            select(UserRecord.user_id, UserRecord.attributes).where(
-                UserRecord.dataset_group_arn == arn
-            )
-        ):
-            group.user_attributes[user_id] = json.loads(attributes)
+    group.read_through = parts.last_id
+    table = await asyncio.to_thread(combine, parts)
+    group.item_attributes = await asyncio.to_thread(records, items)
+    group.user_attributes = await asyncio.to_thread(records, users)
     await asyncio.to_thread(_index, group, table)
     return group
 

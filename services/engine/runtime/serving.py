@@ -2,7 +2,8 @@
 
 - campaign ARN -> Deployment (model + group data), swapped in one assignment on
   UpdateCampaign so serving never has a gap;
-- dataset group ARN -> GroupData (histories, item and user metadata);
+- dataset group ARN -> GroupData (histories, item and user metadata), followed by the
+  event feed (PutEvents rows stored through any replica);
 - filter ARN -> parsed filter; tracking id -> dataset group ARN.
 Misses (e.g. right after a restart) fall back to the database once, under a lock.
 """
@@ -20,6 +21,7 @@ from services.engine.artifacts import ArtifactStore
 from services.engine.models import Campaign, EventTracker, Filter, Solution, SolutionVersion
 from services.engine.recipes import load_model
 from services.engine.runtime.deployment import Deployment
+from services.engine.runtime.event_feed import EventFeed
 from services.engine.runtime.filter_parser import ParsedFilter, parse_filter
 from services.engine.runtime.histories import GroupData, load_group
 from services.engine.wire.errors import InvalidInput, NotFound
@@ -47,6 +49,7 @@ class Serving:
         self.score_cache_bytes = score_cache_bytes
         self.deployments: dict[str, Deployment] = {}
         self.groups: dict[str, GroupData] = {}
+        self.feed = EventFeed(sessionmaker, self.groups)
         self.filters: dict[str, DeployedFilter] = {}
         self.trackers: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -64,7 +67,9 @@ class Serving:
         async with self._lock(arn):
             group = self.groups.get(arn)
             if group is None:
-                group = self.groups[arn] = await load_group(self.sessionmaker, self.artifacts, arn)
+                group = await load_group(self.sessionmaker, self.artifacts, arn)
+                await self.feed.adopt(group)
+                self.groups[arn] = group  # no await since adopt: no feed pass in between
         return group
 
     async def reload_group(self, arn: str) -> None:
@@ -73,7 +78,8 @@ class Serving:
             return
         async with self._lock(arn):
             group = await load_group(self.sessionmaker, self.artifacts, arn)
-            self.groups[arn] = group
+            await self.feed.adopt(group)
+            self.groups[arn] = group  # no await since adopt: no feed pass in between
             for campaign_arn, dep in list(self.deployments.items()):
                 if dep.group.arn == arn:
                     self.deployments[campaign_arn] = Deployment(

@@ -119,6 +119,7 @@ async def _try(
     if await views.titles_available(request, group_arn):
         details = await queries.item_details(
             sessionmaker=context(request).sessionmaker,
+            artifacts=context(request).artifacts,
             group_arn=group_arn,
             item_ids=[item["itemId"] for item in items] + ([queried] if queried else []),
         )
