@@ -1,8 +1,11 @@
-"""ml-100k loaders for the benchmarks (read from MOVIELENS_DIR or ../shared/datasets)."""
+"""MovieLens loaders for the benchmarks: ml-100k (MOVIELENS_DIR) and ml-latest-small
+(MOVIELENS_LATEST_DIR), by default from ../shared/datasets beside the project."""
 
 from __future__ import annotations
 
+import csv
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -74,3 +77,49 @@ def lab_data(*, metadata: bool = False) -> TrainingData:
     """The lab's interactions: ml-100k ratings > 3.6 (55,375 rows, 942 users, 1,447 items)."""
     rows = ratings()
     return to_training_data(rows[rows[:, 2] > 3.6], metadata=metadata)
+
+
+def latest_small_dir() -> Path:
+    default = ROOT.parent / "shared/datasets/ml-latest-small"
+    path = Path(os.environ.get("MOVIELENS_LATEST_DIR", default))
+    if not (path / "ratings.csv").is_file():
+        raise SystemExit(f"ml-latest-small not found at {path}: set MOVIELENS_LATEST_DIR")
+    return path
+
+
+def latest_small_ratings() -> np.ndarray:
+    """ml-latest-small's ratings.csv as user, item, rating × 10 (half stars), timestamp."""
+    with open(latest_small_dir() / "ratings.csv", newline="") as handle:
+        rows = [
+            (
+                int(r["userId"]),
+                int(r["movieId"]),
+                round(float(r["rating"]) * 10),
+                int(r["timestamp"]),
+            )
+            for r in csv.DictReader(handle)
+        ]
+    return np.array(rows, dtype=np.int64)
+
+
+def latest_small_items() -> dict[str, dict[str, str]]:
+    """GENRES and YEAR (from the title's "(1995)") per movie id, from movies.csv."""
+    rows: dict[str, dict[str, str]] = {}
+    with open(latest_small_dir() / "movies.csv", newline="", encoding="utf-8") as handle:
+        for r in csv.DictReader(handle):
+            year = re.search(r"\((\d{4})\)\s*$", r["title"])
+            genres = "" if r["genres"] == "(no genres listed)" else r["genres"]
+            rows[r["movieId"]] = {"GENRES": genres, "YEAR": year.group(1) if year else ""}
+    return rows
+
+
+def latest_small_data(*, metadata: bool = False) -> TrainingData:
+    """The second dataset, prepared as the issue states: ratings ≥ 4 as interactions (item
+    metadata only: ml-latest-small has no user table)."""
+    rows = latest_small_ratings()
+    rows = rows[rows[:, 2] >= 40]
+    items = None
+    if metadata:
+        present = {str(i) for i in np.unique(rows[:, 1]).tolist()}
+        items = {k: v for k, v in latest_small_items().items() if k in present}
+    return TrainingData.from_interactions(rows[:, 0], rows[:, 1], rows[:, 3], item_metadata=items)

@@ -194,16 +194,38 @@ async def ensure_filter(
 
 
 async def ensure_solution(
-    client: Any, *, name: str, dataset_group_arn: str, recipe: str, polling: Polling
+    client: Any,
+    *,
+    name: str,
+    dataset_group_arn: str,
+    recipe: str,
+    polling: Polling,
+    solution_config: dict[str, Any] | None = None,
 ) -> str:
+    """The solution `name`, created if missing. With a `solution_config`, a solution of that
+    name made with other hyperparameters stops the run: reusing it would serve what was not
+    chosen."""
     found = await find_by_name(
         client, "list_solutions", "solutions", name, datasetGroupArn=dataset_group_arn
     )
     if found:
         arn = found["solutionArn"]
+        if solution_config is not None:
+            current = (await client.describe_solution(solutionArn=arn))["solution"]
+            wanted = solution_config.get("algorithmHyperParameters", {})
+            have = (current.get("solutionConfig") or {}).get("algorithmHyperParameters", {})
+            if have != wanted:
+                raise PipelineError(
+                    f"solution {arn} was created with algorithmHyperParameters {have}, the "
+                    f"pipeline now uses {wanted}; delete the solution (or start over) and re-run"
+                )
     else:
+        extra = {} if solution_config is None else {"solutionConfig": solution_config}
         response = await client.create_solution(
-            name=name, datasetGroupArn=dataset_group_arn, recipeArn=RECIPE_ARN_PREFIX + recipe
+            name=name,
+            datasetGroupArn=dataset_group_arn,
+            recipeArn=RECIPE_ARN_PREFIX + recipe,
+            **extra,
         )
         arn = response["solutionArn"]
     await wait_active(

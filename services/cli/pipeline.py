@@ -29,16 +29,36 @@ from aiobotocore.session import get_session
 from services.cli import personalize as pz
 from services.cli.prepare import CSV_NAME, PreparedData, prepare_interactions
 from services.cli.progress import PipelineProgress
-from services.cli.registry import DEFAULT_MODELS, ModelSpec, register_models
+from services.cli.registry import (
+    DEFAULT_MODELS,
+    SIMILAR_ITEMS_RECIPE,
+    ModelSpec,
+    register_models,
+)
 from services.common.aws import AwsSettings, open_clients
 
 ALL_RECIPES = (
     "aws-user-personalization",
     "aws-hrnn",
     "aws-sims",
+    "aws-similar-items",
     "aws-personalized-ranking",
     "aws-popularity-count",
 )
+# The app's similar-items solution (registry.SIMILAR_ITEMS_RECIPE) is trained with the
+# values `python -m bench.related_items` chose on a validation split of the training users
+# (services/engine/README.md, "Recipes"). They are the bundled engine's knobs: Personalize's
+# own aws-similar-items has other hyperparameters, so against AWS the solution keeps AWS's
+# defaults.
+SIMILAR_ITEMS_SOLUTION_CONFIG: dict[str, dict[str, str]] = {
+    "algorithmHyperParameters": {
+        "popularity_discount_factor": "0.1",
+        "cooccurrence_window": "10",
+    },
+}
+SOLUTION_CONFIGS: dict[str, dict[str, dict[str, str]]] = {
+    SIMILAR_ITEMS_RECIPE: SIMILAR_ITEMS_SOLUTION_CONFIG,
+}
 EXCLUDE_WATCHED_EXPRESSION = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")'
 
 
@@ -56,6 +76,7 @@ class LabNames:
             "aws-user-personalization": "personalize-lab-user-personalization-solution",
             "aws-hrnn": "personalize-lab-recs-solution",
             "aws-sims": "personalize-lab-sims-solution",
+            "aws-similar-items": "personalize-lab-similar-items-solution",
             "aws-personalized-ranking": "personalize-lab-ranking-solution",
             "aws-popularity-count": "personalize-lab-popularity-solution",
         }
@@ -65,6 +86,7 @@ class LabNames:
             "aws-user-personalization": "personalize-lab-user-personalization-campaign",
             "aws-hrnn": "personalize-lab-recs-campaign",
             "aws-sims": "similar-items-campaign",
+            "aws-similar-items": "related-items-campaign",
             "aws-personalized-ranking": "rankings-campaign",
             "aws-popularity-count": "popularity-campaign",
         }
@@ -179,9 +201,12 @@ async def _train_recipe(
     names = config.names
     step = f"solution-version:{recipe}"
     progress.start(step, f"Training {recipe}")
+    # Tuned values are for the bundled engine (see SIMILAR_ITEMS_SOLUTION_CONFIG); AWS keeps
+    # its own defaults.
+    solution_config = SOLUTION_CONFIGS.get(recipe) if config.personalize_endpoint_url else None
     solution_arn = await pz.ensure_solution(
         client, name=names.solutions[recipe], dataset_group_arn=dataset_group_arn,
-        recipe=recipe, polling=polling,
+        recipe=recipe, polling=polling, solution_config=solution_config,
     )
     version_arn, was_reused = await pz.ensure_solution_version(
         client, solution_arn=solution_arn, polling=polling

@@ -18,7 +18,10 @@ Personalize protocol (GetSolutionMetrics; reference personalize-api.md section 1
    - PERSONALIZED_RANKING: `rank(history=input, candidates=` the whole catalogue `)`.
    Items already in the input are *not* removed by the evaluation (GetRecommendations does
    not drop them either); a recipe may itself demote them (ours do when the training data
-   has almost no repeat interactions, as MovieLens).
+   has almost no repeat interactions, as MovieLens). For like-for-like baselines the
+   benchmark also scores a model with the input removed (`exclude_input=True`: what a
+   filter excluding watched items does), e.g. popularity, whose served list keeps items the
+   user already has and which can never be hits.
 5. `personalize_metrics`: coverage = distinct items recommended (top 25) over all test
    users ÷ items in the catalogue (interactions plus Items dataset); MRR@25;
    NDCG@5/10/25 with gain 1/log(1 + position), position from 1, divided by the ideal DCG
@@ -137,18 +140,28 @@ def query_model(
     history: np.ndarray,
     num: int = NUM_RESULTS,
     user_features: dict[str, str] | None = None,
+    *,
+    exclude_input: bool = False,
 ) -> np.ndarray:
-    """The model's top `num` for one test user, queried as its recipe type requires."""
+    """The model's top `num` for one test user, queried as its recipe type requires; with
+    `exclude_input`, never an item of `history`."""
+    allowed = None
+    if exclude_input:
+        allowed = np.ones(model.n_items, dtype=bool)
+        allowed[np.asarray(history, dtype=np.int64)] = False
     if model.recipe_type == "RELATED_ITEMS":
         item = int(history[-1]) if len(history) else None
-        items, _ = model.similar_items(item=item, num=num)
+        items, _ = model.similar_items(item=item, num=num, allowed=allowed)
     elif model.recipe_type == "PERSONALIZED_RANKING":
+        candidates = np.arange(model.n_items) if allowed is None else np.flatnonzero(allowed)
         ordered, _ = model.rank(
-            history=history, candidates=np.arange(model.n_items), user_features=user_features
+            history=history, candidates=candidates, user_features=user_features
         )
         items = ordered[:num]
     else:
-        items, _ = model.recommend(history=history, num=num, user_features=user_features)
+        items, _ = model.recommend(
+            history=history, num=num, allowed=allowed, user_features=user_features
+        )
     return np.asarray(items)
 
 
@@ -158,8 +171,10 @@ def evaluate_test_users(
     test_users: np.ndarray,
     *,
     digits: int | None = 4,
+    exclude_input: bool = False,
 ) -> dict[str, float]:
-    """Score `model` (trained without `test_users`) on their newest 10 % of interactions."""
+    """Score `model` (trained without `test_users`) on their newest 10 % of interactions
+    (`exclude_input`: see `query_model`)."""
     histories = data.histories()
     recommendations: list[np.ndarray] = []
     relevant: list[set[int]] = []
@@ -168,7 +183,14 @@ def evaluate_test_users(
         if len(items) < 2:
             continue
         given, held_out = split_history(items)
-        recommendations.append(query_model(model, given, user_features=data.user_features(user)))
+        recommendations.append(
+            query_model(
+                model,
+                given,
+                user_features=data.user_features(user),
+                exclude_input=exclude_input,
+            )
+        )
         relevant.append(set(held_out.tolist()))
     return personalize_metrics(recommendations, relevant, data.n_items, digits=digits)
 

@@ -13,14 +13,17 @@ import pytest
 from aiobotocore.session import get_session
 
 from services.cli.main import main
+from services.cli.personalize import RECIPE_ARN_PREFIX, PipelineError
 from services.cli.pipeline import (
     ALL_RECIPES,
     EXCLUDE_WATCHED_EXPRESSION,
+    SIMILAR_ITEMS_SOLUTION_CONFIG,
     LabNames,
     PipelineConfig,
     run_pipeline,
 )
 from services.cli.prepare import CSV_NAME
+from services.cli.registry import SIMILAR_ITEMS_RECIPE
 from services.common.aws import open_clients
 from tests.utils.stack import Stack
 
@@ -29,7 +32,7 @@ EXPECTED_MODELS = {
     "HRNN Recommendations": ("recommendations", 2, "aws-hrnn"),
     "Popular Movies": ("recommendations", 3, "aws-popularity-count"),
     "Personal Ranking": ("ranking", 1, "aws-personalized-ranking"),
-    "Similar Items": ("similar-items", 1, "aws-sims"),
+    "Similar Items": ("similar-items", 1, SIMILAR_ITEMS_RECIPE),
 }
 
 
@@ -65,6 +68,45 @@ async def test_every_recipe_has_an_active_campaign(lab_stack: Stack, personalize
         )["solutionVersion"]
         assert version["status"] == "ACTIVE"
         assert version["recipeArn"] == f"arn:aws:personalize:::recipe/{recipe}"
+
+
+async def test_similar_items_solution_has_the_chosen_configuration(
+    lab_stack: Stack, personalize: Any
+) -> None:
+    """The app's similar-items model is trained with the values bench.related_items chose;
+    aws-sims keeps Personalize's defaults (no configuration)."""
+    solutions = {}
+    for recipe in (SIMILAR_ITEMS_RECIPE, "aws-sims"):
+        version_arn = lab_stack.result.solution_version_arns[recipe]
+        solutions[recipe] = (
+            await personalize.describe_solution(solutionArn=version_arn.rsplit("/", 1)[0])
+        )["solution"]
+    configured = solutions[SIMILAR_ITEMS_RECIPE]
+    assert configured["recipeArn"] == RECIPE_ARN_PREFIX + SIMILAR_ITEMS_RECIPE
+    assert configured["solutionConfig"]["algorithmHyperParameters"] == (
+        SIMILAR_ITEMS_SOLUTION_CONFIG["algorithmHyperParameters"]
+    )
+    assert not (solutions["aws-sims"].get("solutionConfig") or {}).get("algorithmHyperParameters")
+
+
+async def test_a_solution_with_other_hyperparameters_is_not_reused(
+    lab_stack: Stack, personalize: Any, movielens_dir: Path, tmp_path: Path
+) -> None:
+    """Reusing it would serve values that were not chosen: the run stops and says why."""
+    names = LabNames(
+        solutions={SIMILAR_ITEMS_RECIPE: "stale-similar-items"},
+        campaigns={SIMILAR_ITEMS_RECIPE: "stale-similar-items-campaign"},
+    )
+    await personalize.create_solution(
+        name="stale-similar-items", datasetGroupArn=lab_stack.result.dataset_group_arn,
+        recipeArn=RECIPE_ARN_PREFIX + SIMILAR_ITEMS_RECIPE,
+        solutionConfig={"algorithmHyperParameters": {"cooccurrence_window": "0"}},
+    )
+    with pytest.raises(PipelineError, match="created with algorithmHyperParameters"):
+        await run_pipeline(
+            _config(lab_stack, tmp_path, data=movielens_dir, recipes=(SIMILAR_ITEMS_RECIPE,),
+                    names=names)
+        )
 
 
 async def test_the_import_holds_the_labs_rows(lab_stack: Stack, personalize: Any) -> None:

@@ -73,7 +73,7 @@ def test_events_change_user_personalization(
         userId=user,
         sessionId="session-1",
         eventList=[
-            _event(f"i{k}", eventId=f"e{k}", properties='{"device": "tv"}')
+            _event(f"i{k}", eventId=f"e{k}")
             for k in (40, 41, 42, 43, 44)
         ],
     )

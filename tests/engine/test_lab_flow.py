@@ -7,7 +7,6 @@ as the lab does), uploaded to moto's S3 from the local dataset copy (never store
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -228,7 +227,6 @@ async def lab_flow(call: Call, history: dict[str, list[tuple[int, str]]]) -> Non
                 "eventType": "watch",
                 "itemId": top,
                 "sentAt": time.time(),
-                "properties": json.dumps({"source": "lab"}),
             }
         ],
     )

@@ -254,6 +254,70 @@ async def test_horror_ranking(
     await shot(page, screenshots, "04-ranking-horror")
 
 
+async def test_ranking_shows_own_ratings_and_why(
+    page: Page, stack: Stack, api: httpx.AsyncClient, screenshots: Path
+) -> None:
+    """Issue 16: user 1 rated Babe 1 star; the view shows that, and what the model learns from."""
+    ranker = stack.model_ids["Personal Ranking"]
+    reviews = await get_json(api, f"{stack.catalog_url}/users/1/reviews", limit=1000)
+    assert len(reviews["data"]) == reviews["count"] == 272
+    rated = {r["movie"]["id"]: r["rating"] for r in reviews["data"]}
+    assert rated[8] == 1  # Babe (1995)
+    await page.goto(f"/#/users/1?mode=ranking&m1={ranker}&genre=comedy")
+
+    note = page.locator("#ranking-note")
+    await expect(note.get_by_role("heading")).to_have_text(
+        "How the ranking model orders these films"
+    )
+    await expect(note).to_contain_text("the films you rated 4 or 5 stars")
+    await expect(note).to_contain_text("only on ratings above 3.6")
+    await expect(note).to_contain_text("not treated as likes")
+    ranked = page.locator('[data-row="ranked"]')
+    await expect(ranked).to_have_attribute("aria-describedby", "ranking-note")
+
+    for name in ("popular", "ranked"):
+        row = page.locator(f'[data-row="{name}"]')
+        await expect(row).to_have_attribute("data-state", "ready")
+        ids = await tile_ids(page, name)
+        assert len(ids) == 25
+        assert 8 in ids and any(i not in rated for i in ids)
+        for movie_id in ids:
+            mark = row.locator(f'.tile[data-movie-id="{movie_id}"] .tile__rated')
+            if movie_id not in rated:
+                await expect(mark).to_have_count(0)
+                continue
+            stars = rated[movie_id]
+            await expect(mark).to_have_attribute("data-rating", str(stars))
+            # Words for screen readers; glyphs and "n/5" on screen.
+            await expect(mark.locator(".visually-hidden")).to_have_text(
+                f"You rated this {stars} out of 5 stars"
+            )
+            await expect(mark.locator('[aria-hidden="true"]').first).to_have_text(
+                f"You rated {'★' * stars}{'☆' * (5 - stars)} {stars}/5"
+            )
+    await expect(ranked.locator('.tile[data-movie-id="8"] .tile__rated')).to_be_visible()
+    await shot(page, screenshots, "04b-ranking-own-ratings")
+
+
+async def test_ranking_without_own_ratings_still_ranks(page: Page, stack: Stack) -> None:
+    """The user's ratings are optional: if the catalog cannot give them, the rows say so."""
+    ranker = stack.model_ids["Personal Ranking"]
+    await page.route(
+        lambda url: "/api/catalog/users/1/reviews" in url and "limit=1000" in url,
+        lambda route: route.fulfill(status=503, json={"detail": "catalog is unavailable"}),
+    )
+    await page.goto(f"/#/users/1?mode=ranking&m1={ranker}&genre=comedy")
+    for name in ("popular", "ranked"):
+        row = page.locator(f'[data-row="{name}"]')
+        await expect(row).to_have_attribute("data-state", "ready")
+        await expect(row.locator(".tile")).to_have_count(25)
+        await expect(row.locator(".tile__rated")).to_have_count(0)
+        await expect(row.locator(".row__meta")).to_contain_text(
+            "your own ratings could not be loaded"
+        )
+    await expect(page.locator("#ranking-note")).to_be_visible()
+
+
 async def test_similar_items_click_changes_seed(
     page: Page, stack: Stack, api: httpx.AsyncClient, screenshots: Path
 ) -> None:

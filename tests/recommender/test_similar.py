@@ -19,7 +19,7 @@ class TestSimilar:
         assert body["seed"] == top["movie"]
         assert body["reranked_by"] is None
         block = body["block"]
-        assert block["error"] is None and block["model"]["recipe"] == "aws-sims"
+        assert block["error"] is None and block["model"]["recipe"] == "aws-similar-items"
         ids = [item["id"] for item in block["items"]]
         assert len(ids) == 25 and top["movie"]["id"] not in ids
         assert all(item["score"] is None for item in block["items"])

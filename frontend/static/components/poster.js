@@ -58,14 +58,27 @@ export function poster(movie, genreNames) {
   return frame;
 }
 
+// A rating as five star glyphs, hidden from screen readers (callers say it in words).
+function starGlyphs(rating) {
+  return [
+    h('span', { class: 'stars__full', 'aria-hidden': 'true' }, '★'.repeat(rating)),
+    h('span', { class: 'stars__empty', 'aria-hidden': 'true' }, '☆'.repeat(Math.max(0, 5 - rating))),
+  ];
+}
+
 export function stars(rating) {
-  const full = '★'.repeat(rating);
-  const empty = '☆'.repeat(Math.max(0, 5 - rating));
+  return h('span', { class: 'stars', role: 'img', 'aria-label': `Rated ${rating} out of 5` }, starGlyphs(rating));
+}
+
+// The selected user's own rating of a film shown in a model's row: "You rated ★★★★☆ 4/5"
+// on screen, "You rated this 4 out of 5 stars" to a screen reader.
+export function yourRating(rating) {
   return h(
     'span',
-    { class: 'stars', role: 'img', 'aria-label': `Rated ${rating} out of 5` },
-    h('span', { class: 'stars__full', 'aria-hidden': 'true' }, full),
-    h('span', { class: 'stars__empty', 'aria-hidden': 'true' }, empty),
+    { class: 'tile__rated', dataset: { rating: String(rating) } },
+    h('span', { class: 'visually-hidden' }, `You rated this ${rating} out of 5 stars`),
+    h('span', { 'aria-hidden': 'true' },
+      'You rated ', h('span', { class: 'stars' }, starGlyphs(rating)), ` ${rating}/5`),
   );
 }
 

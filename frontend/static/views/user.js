@@ -2,7 +2,7 @@
 // them in one of three modes. Everything chosen here is in the URL (see router.js).
 
 import { catalog, recommender, registry } from '../api.js';
-import { stars, tile } from '../components/poster.js';
+import { stars, tile, yourRating } from '../components/poster.js';
 import { createRow } from '../components/row.js';
 import { h, numberFormat } from '../dom.js';
 import { go, replace } from '../router.js';
@@ -12,6 +12,10 @@ import { controlPanel, summaryPanel, userPanel } from './user-sidebar.js';
 
 // After a film is picked as the new seed, keyboard focus goes to the rebuilt row.
 let focusSimilarRow = false;
+
+// The ranking view marks every film the user rated, so it asks the catalog for all of a
+// user's reviews: its largest page, above the most any ml-100k user has (737).
+const ALL_RATINGS = 1000;
 
 export async function renderUser(main, userId, params, signal) {
   let user;
@@ -136,6 +140,7 @@ class UserPage {
       similar: () => this.similarRows(),
     }[this.state.mode]();
     const ordered = this.state.mode === 'recommendations' ? [reviewsRow, ...modeRows] : [...modeRows, reviewsRow];
+    if (this.state.mode === 'ranking') rows.append(rankingNote());
     for (const row of ordered) if (row) rows.append(row.el);
     return h(
       'div',
@@ -209,7 +214,7 @@ class UserPage {
     });
   }
 
-  fillBlock(row, block, model, { before = [], onSelect = null } = {}) {
+  fillBlock(row, block, model, { before = [], onSelect = null, extraOf = () => null } = {}) {
     row.setMeta(callTime(block));
     if (block.error) {
       row.error(`${model.name} could not answer: ${block.error}`, row.retry);
@@ -217,8 +222,23 @@ class UserPage {
     }
     row.tiles([
       ...before,
-      ...block.items.map((item) => tile(item, this.genreNames, { onSelect })),
+      ...block.items.map((item) => tile(item, this.genreNames, { onSelect, extra: extraOf(item) })),
     ]);
+  }
+
+  // The user's own rating of each film they reviewed, by film id, from the same catalog
+  // call as the reviews row; shared by the ranking view's rows. Optional: on failure the
+  // films show without stars, the row says so, and a row's "Try again" asks again.
+  userRatings() {
+    this.ratings ??= catalog.reviews(this.user.id, ALL_RATINGS).then(
+      (answer) => new Map(answer.data.map((r) => [r.movie.id, r.rating])),
+      (error) => {
+        this.ratings = undefined;
+        if (error.name === 'AbortError') throw error;
+        return null;
+      },
+    );
+    return this.ratings;
   }
 
   rankingRows() {
@@ -230,10 +250,16 @@ class UserPage {
       kind: 'popular',
       name: 'popular',
     }, async (row) => {
-      const answer = await catalog.popular(state.genre, 25, { signal: this.signal });
-      row.setMeta(`${answer.data.length} films`);
+      const [answer, ratings] = await Promise.all([
+        catalog.popular(state.genre, 25, { signal: this.signal }),
+        this.userRatings(),
+      ]);
+      row.setMeta(withRatingsNote(`${answer.data.length} films`, ratings));
       row.tiles(answer.data.map((m) => tile(m, this.genreNames, {
-        extra: h('span', { class: 'tile__note' }, `${numberFormat.format(m.positive_reviews)} positive reviews`),
+        extra: [
+          h('span', { class: 'tile__note' }, `${numberFormat.format(m.positive_reviews)} positive reviews`),
+          ratedBy(ratings, m),
+        ],
       })));
     });
     if (!state.ofType.length) return [popular, this.noModelRow('ranking', 'Ranked for you', 'ranked')];
@@ -249,13 +275,18 @@ class UserPage {
       kind: 'model',
       name: 'ranked',
     }, async (row) => {
-      const answer = await recommender.ranking(this.user.id, model.id, state.genre, { signal: this.signal });
+      const [answer, ratings] = await Promise.all([
+        recommender.ranking(this.user.id, model.id, state.genre, { signal: this.signal }),
+        this.userRatings(),
+      ]);
       if (!answer.ranked) {
         row.message('The ranking model returned nothing.');
         return;
       }
-      this.fillBlock(row, answer.ranked, model);
+      this.fillBlock(row, answer.ranked, model, { extraOf: (item) => ratedBy(ratings, item) });
+      if (!answer.ranked.error) row.setMeta(withRatingsNote(callTime(answer.ranked), ratings));
     });
+    ranked.el.setAttribute('aria-describedby', RANKING_NOTE_ID);
     return [popular, ranked];
   }
 
@@ -302,6 +333,30 @@ class UserPage {
     row.el.tabIndex = -1;
     return [row];
   }
+}
+
+// Why the personal ranking looks the way it does: what the model learned from.
+const RANKING_NOTE_ID = 'ranking-note';
+
+function rankingNote() {
+  return h('section', { class: 'panel ranking-note', id: RANKING_NOTE_ID, 'aria-labelledby': 'ranking-note-heading' },
+    h('h2', { id: 'ranking-note-heading' }, 'How the ranking model orders these films'),
+    h('p', {}, 'It learned your taste from the films you rated 4 or 5 stars: the lab trains the '
+      + 'models only on ratings above 3.6.'),
+    h('p', {}, 'Films you rated 1 to 3 stars are left out of that training data, so they are not '
+      + 'treated as likes, nor as dislikes: a film you rated low can still rank high.'),
+    h('p', {}, 'Films you have already rated show your stars, for example “You rated ',
+      h('span', { 'aria-hidden': 'true' }, '★★★★☆ '), '4/5”.'),
+  );
+}
+
+function ratedBy(ratings, movie) {
+  const rating = ratings?.get(movie.id);
+  return rating === undefined ? null : yourRating(rating);
+}
+
+function withRatingsNote(meta, ratings) {
+  return ratings ? meta : [meta, 'your own ratings could not be loaded'].filter(Boolean).join(' · ');
 }
 
 function callTime(block) {

@@ -1,6 +1,14 @@
-"""The control-plane operations, by name (the part after `AmazonPersonalize.`)."""
+"""The control-plane operations, by name (the part after `AmazonPersonalize.`).
+
+Each is wrapped so the request is checked against botocore's model and the coverage table
+(`wire/coverage.py`) before the handler runs, whoever calls it: `POST /` and the console,
+which calls these in process.
+"""
 
 from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
 
 from services.engine.controlplane import (
     campaigns,
@@ -14,9 +22,23 @@ from services.engine.controlplane import (
     solution_versions,
     solutions,
 )
+from services.engine.wire import coverage
 from services.engine.wire.routing import Handler
 
-OPERATIONS: dict[str, Handler] = {
+if TYPE_CHECKING:
+    from services.engine.context import EngineContext
+
+
+def _checked(name: str, handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def operation(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
+        coverage.check(service="personalize", operation=name, body=body)
+        return await handler(ctx, body)
+
+    return operation
+
+
+HANDLERS: dict[str, Handler] = {
     **dataset_groups.OPERATIONS,
     **schemas.OPERATIONS,
     **datasets.OPERATIONS,
@@ -28,3 +50,4 @@ OPERATIONS: dict[str, Handler] = {
     **event_trackers.OPERATIONS,
     **recipes.OPERATIONS,
 }
+OPERATIONS: dict[str, Handler] = {name: _checked(name, h) for name, h in HANDLERS.items()}

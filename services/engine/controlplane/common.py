@@ -57,15 +57,15 @@ async def list_response(
     where = {}
     if parent is not None:
         field, column = parent
-        parent_arn = validate.arn(body, field, required=False)
+        parent_arn = body.get(field)
         if parent_arn:
             where[column] = parent_arn
     async with ctx.sessionmaker() as session:
         rows, token = await list_page(
             session=session,
             model=model,
-            max_results=validate.max_results(body),
-            next_token=validate.next_token(body),
+            max_results=body.get("maxResults") or validate.DEFAULT_MAX_RESULTS,
+            next_token=body.get("nextToken"),
             conditions=conditions,
             **where,
         )

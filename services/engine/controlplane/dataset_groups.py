@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete as sql_delete
@@ -20,13 +19,10 @@ from services.engine.models import (
     Solution,
     UserRecord,
 )
-from services.engine.wire import validate
 from services.engine.wire.errors import AlreadyExists, InUse
 
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
-
-KMS_ARN = re.compile(r"^arn:aws.*:kms:.*:[0-9]{12}:key/.*$")
 
 
 def summary(row: DatasetGroup) -> dict[str, Any]:
@@ -61,11 +57,7 @@ def resume_delete(ctx: EngineContext, arn: str) -> None:
 
 
 async def create_dataset_group(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    name = validate.name(body)
-    role_arn = validate.role_arn(body)
-    kms = validate.string(body, "kmsKeyArn", max_len=2048, pattern=KMS_ARN)
-    domain = validate.string(body, "domain", enum=validate.DOMAINS)
-    validate.tags(body)
+    name, role_arn = body["name"], body.get("roleArn")
     arn = ctx.arns.dataset_group(name)
     async with ctx.sessionmaker() as session:
         if await exists(session=session, model=DatasetGroup, arn=arn):
@@ -76,19 +68,17 @@ async def create_dataset_group(ctx: EngineContext, body: dict[str, Any]) -> dict
                 arn=arn,
                 name=name,
                 role_arn=role_arn,
-                kms_key_arn=kms,
-                domain=domain,
                 created=t,
                 updated=t,
             )
         )
         await session.commit()
     resume(ctx, arn)
-    return drop_none({"datasetGroupArn": arn, "domain": domain})
+    return {"datasetGroupArn": arn}
 
 
 async def describe_dataset_group(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "datasetGroupArn")
+    arn = body["datasetGroupArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=DatasetGroup, arn=arn)
     return {
@@ -110,7 +100,7 @@ async def list_dataset_groups(ctx: EngineContext, body: dict[str, Any]) -> dict[
 
 
 async def delete_dataset_group(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "datasetGroupArn")
+    arn = body["datasetGroupArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=DatasetGroup, arn=arn)
         require_final(row, "dataset group")

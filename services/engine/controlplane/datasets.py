@@ -36,6 +36,7 @@ from services.engine.wire.errors import AlreadyExists, InUse, InvalidInput
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
 
+# The model sets only a length; AWS also matches this pattern (case-insensitively).
 DATASET_TYPE = re.compile(r"^[A-Za-z_]+$")
 
 
@@ -79,14 +80,9 @@ def resume_delete(ctx: EngineContext, arn: str) -> None:
 
 
 async def create_dataset(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    name = validate.name(body)
-    schema_arn = validate.required_arn(body, "schemaArn")
-    group_arn = validate.required_arn(body, "datasetGroupArn")
-    dataset_type = validate.required_string(
-        body, "datasetType", max_len=256, pattern=DATASET_TYPE
-    ).upper()
-    validate.tags(body)
-    if dataset_type not in validate.DATASET_TYPES:
+    name, schema_arn, group_arn = body["name"], body["schemaArn"], body["datasetGroupArn"]
+    dataset_type = body["datasetType"].upper()
+    if not DATASET_TYPE.fullmatch(dataset_type) or dataset_type not in validate.DATASET_TYPES:
         raise InvalidInput(
             f"datasetType {dataset_type} is not valid: use one of "
             f"{', '.join(validate.DATASET_TYPES)}."
@@ -124,7 +120,7 @@ async def create_dataset(ctx: EngineContext, body: dict[str, Any]) -> dict[str, 
 
 
 async def describe_dataset(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "datasetArn")
+    arn = body["datasetArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=Dataset, arn=arn)
         tracker = None
@@ -160,7 +156,7 @@ async def list_datasets(ctx: EngineContext, body: dict[str, Any]) -> dict[str, A
 
 
 async def delete_dataset(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "datasetArn")
+    arn = body["datasetArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=Dataset, arn=arn)
         require_final(row, "dataset")

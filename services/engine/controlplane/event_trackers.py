@@ -16,7 +16,6 @@ from services.engine.controlplane.common import (
 )
 from services.engine.crud import count, get_resource
 from services.engine.models import DatasetGroup, EventTracker
-from services.engine.wire import validate
 from services.engine.wire.errors import AlreadyExists
 
 if TYPE_CHECKING:
@@ -36,9 +35,7 @@ def resume_delete(ctx: EngineContext, arn: str) -> None:
 
 
 async def create_event_tracker(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    name = validate.name(body)
-    group_arn = validate.required_arn(body, "datasetGroupArn")
-    validate.tags(body)
+    name, group_arn = body["name"], body["datasetGroupArn"]
     async with ctx.sessionmaker() as session:
         group = await get_resource(session=session, model=DatasetGroup, arn=group_arn)
         require_active(group, "dataset group")
@@ -64,7 +61,7 @@ async def create_event_tracker(ctx: EngineContext, body: dict[str, Any]) -> dict
 
 
 async def describe_event_tracker(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "eventTrackerArn")
+    arn = body["eventTrackerArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=EventTracker, arn=arn)
     return {
@@ -91,7 +88,7 @@ async def list_event_trackers(ctx: EngineContext, body: dict[str, Any]) -> dict[
 
 
 async def delete_event_tracker(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "eventTrackerArn")
+    arn = body["eventTrackerArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=EventTracker, arn=arn)
         require_final(row, "event tracker")

@@ -16,7 +16,6 @@ from services.engine.controlplane.common import (
 from services.engine.crud import count, exists, get_resource
 from services.engine.models import DatasetGroup, Filter
 from services.engine.runtime.filter_parser import FilterSyntaxError, parse_filter
-from services.engine.wire import validate
 from services.engine.wire.errors import AlreadyExists, InvalidInput, LimitExceeded
 
 if TYPE_CHECKING:
@@ -50,10 +49,7 @@ def resume_delete(ctx: EngineContext, arn: str) -> None:
 
 
 async def create_filter(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    name = validate.name(body)
-    group_arn = validate.required_arn(body, "datasetGroupArn")
-    expression = validate.required_string(body, "filterExpression", min_len=1, max_len=2500)
-    validate.tags(body)
+    name, group_arn, expression = body["name"], body["datasetGroupArn"], body["filterExpression"]
     try:
         parse_filter(expression)
     except FilterSyntaxError as exc:
@@ -88,7 +84,7 @@ async def create_filter(ctx: EngineContext, body: dict[str, Any]) -> dict[str, A
 
 
 async def describe_filter(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "filterArn")
+    arn = body["filterArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=Filter, arn=arn)
     return {"filter": {**summary(row), "filterExpression": row.expression}}
@@ -106,7 +102,7 @@ async def list_filters(ctx: EngineContext, body: dict[str, Any]) -> dict[str, An
 
 
 async def delete_filter(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "filterArn")
+    arn = body["filterArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=Filter, arn=arn)
         require_final(row, "filter")

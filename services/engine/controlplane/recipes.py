@@ -7,13 +7,16 @@ from typing import TYPE_CHECKING, Any
 from services.engine.arns import name_of, recipe_arn
 from services.engine.recipes import RECIPES, Recipe
 from services.engine.wire import validate
-from services.engine.wire.errors import NotFound
+from services.engine.wire.errors import InvalidInput, InvalidNextToken, NotFound
 
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
 
-# Legacy names the lab notebook lists; they train the hierarchical RNN recipe.
-ALIASES = {"aws-hrnn-coldstart": "aws-hrnn", "aws-hrnn-metadata": "aws-hrnn"}
+# AWS's legacy HRNN variants. The engine has no metadata or cold-start HRNN, so they are
+# neither listed nor accepted (they used to be aliases that trained plain aws-hrnn, which
+# told a client it had what it had not). Solutions created with them before keep training
+# aws-hrnn (solution_versions.py); nothing new can use them.
+LEGACY_ALIASES = {"aws-hrnn-coldstart": "aws-hrnn", "aws-hrnn-metadata": "aws-hrnn"}
 FEATURE_TRANSFORMATIONS = {
     "aws-sims": "sims",
     "aws-popularity-count": "popularity-count",
@@ -22,27 +25,28 @@ FEATURE_TRANSFORMATIONS = {
 PUBLISHED = 1543622400.0  # 2018-12-01
 
 
-def resolve(name: str) -> Recipe | None:
-    """The recipe behind a recipe name or legacy alias (None if unknown)."""
-    return RECIPES.get(ALIASES.get(name, name))
-
-
 def recipe_from_arn(arn: str) -> tuple[str, Recipe]:
     name = name_of(arn)
-    recipe = resolve(name)
+    if name in LEGACY_ALIASES and arn == recipe_arn(name):
+        raise InvalidInput(
+            f"Recipe {name} is not supported by this engine: it has no metadata or cold-start "
+            f"HRNN; use {recipe_arn(LEGACY_ALIASES[name])} or "
+            f"{recipe_arn('aws-user-personalization')}."
+        )
+    recipe = RECIPES.get(name)
     if recipe is None or arn != recipe_arn(name):
         raise NotFound.arn(arn)
     return name, recipe
 
 
 def _names() -> list[str]:
-    return sorted([*RECIPES, *ALIASES])
+    return sorted(RECIPES)
 
 
 async def describe_recipe(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "recipeArn")
+    arn = body["recipeArn"]
     name, recipe = recipe_from_arn(arn)
-    algorithm = ALIASES.get(name, name)
+    algorithm = name
     return {
         "recipe": {
             "name": name,
@@ -60,16 +64,13 @@ async def describe_recipe(ctx: EngineContext, body: dict[str, Any]) -> dict[str,
 
 
 async def list_recipes(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    validate.string(body, "recipeProvider", enum=("SERVICE",))
-    domain = validate.string(body, "domain", enum=validate.DOMAINS)
-    limit = validate.max_results(body)
-    token = validate.next_token(body)
+    domain = body.get("domain")
+    limit = body.get("maxResults") or validate.DEFAULT_MAX_RESULTS
+    token = body.get("nextToken")
     names = [] if domain else _names()  # no domain (recommender) recipes here
     start = 0
     if token:
         if token not in names:
-            from services.engine.wire.errors import InvalidNextToken
-
             raise InvalidNextToken("The nextToken is not valid.")
         start = names.index(token)
     page = names[start : start + limit]

@@ -8,7 +8,6 @@ from services.engine.avro import parse_schema
 from services.engine.controlplane.common import drop_none, list_response, now, stamps
 from services.engine.crud import count, exists, get_resource
 from services.engine.models import Dataset, Schema
-from services.engine.wire import validate
 from services.engine.wire.errors import AlreadyExists, InUse, InvalidInput
 
 if TYPE_CHECKING:
@@ -20,9 +19,7 @@ def summary(row: Schema) -> dict[str, Any]:
 
 
 async def create_schema(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    name = validate.name(body)
-    text = validate.required_string(body, "schema", max_len=20000)
-    domain = validate.string(body, "domain", enum=validate.DOMAINS)
+    name, text = body["name"], body["schema"]
     try:
         parse_schema(text)
     except ValueError as exc:
@@ -37,7 +34,6 @@ async def create_schema(ctx: EngineContext, body: dict[str, Any]) -> dict[str, A
                 arn=arn,
                 name=name,
                 definition=text,
-                domain=domain,
                 status="ACTIVE",
                 created=t,
                 updated=t,
@@ -48,7 +44,7 @@ async def create_schema(ctx: EngineContext, body: dict[str, Any]) -> dict[str, A
 
 
 async def describe_schema(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "schemaArn")
+    arn = body["schemaArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=Schema, arn=arn)
     return {"schema": {**summary(row), "schema": row.definition}}
@@ -65,7 +61,7 @@ async def list_schemas(ctx: EngineContext, body: dict[str, Any]) -> dict[str, An
 
 
 async def delete_schema(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "schemaArn")
+    arn = body["schemaArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=Schema, arn=arn)
         if await count(session=session, model=Dataset, schema_arn=arn):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from services.engine import lifecycle
 from services.engine.arns import name_of
 from services.engine.controlplane.common import drop_none, now, require_active, stamps
-from services.engine.controlplane.recipes import ALIASES
+from services.engine.controlplane.recipes import LEGACY_ALIASES
 from services.engine.crud import get_resource, list_page, set_status
 from services.engine.lifecycle import StepFailed
 from services.engine.models import Solution, SolutionVersion
@@ -57,7 +57,7 @@ async def _train(ctx: EngineContext, arn: str) -> None:
         event_value_threshold=float(threshold) if threshold is not None else None,
     )
     recipe = name_of(solution.recipe_arn)
-    recipe = ALIASES.get(recipe, recipe)
+    recipe = LEGACY_ALIASES.get(recipe, recipe)  # solutions created before they were refused
     staging = ctx.artifacts.staging_dir()
     started = time.monotonic()
     try:
@@ -96,10 +96,14 @@ def resume(ctx: EngineContext, arn: str) -> None:
 
 
 async def create_solution_version(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    solution_arn = validate.required_arn(body, "solutionArn")
-    name = validate.string(body, "name", min_len=1, max_len=63, pattern=validate.NAME)
-    mode = validate.string(body, "trainingMode", enum=("FULL", "UPDATE", "AUTOTRAIN")) or "FULL"
-    validate.tags(body)
+    solution_arn, name = body["solutionArn"], body.get("name")
+    mode = body.get("trainingMode") or "FULL"
+    if mode == "AUTOTRAIN":
+        # AWS sets it on the versions automatic training creates; the engine runs none.
+        raise InvalidInput(
+            "trainingMode AUTOTRAIN is not supported by this engine: it does not train "
+            "automatically; use FULL or UPDATE."
+        )
     async with ctx.sessionmaker() as session:
         solution = await get_resource(session=session, model=Solution, arn=solution_arn)
         require_active(solution, "solution")
@@ -131,7 +135,7 @@ async def create_solution_version(ctx: EngineContext, body: dict[str, Any]) -> d
 
 
 async def describe_solution_version(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "solutionVersionArn")
+    arn = body["solutionVersionArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=SolutionVersion, arn=arn)
         solution = await session.get(Solution, row.solution_arn)
@@ -155,7 +159,7 @@ async def describe_solution_version(ctx: EngineContext, body: dict[str, Any]) ->
 
 
 async def list_solution_versions(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    solution_arn = validate.arn(body, "solutionArn", required=False)
+    solution_arn = body.get("solutionArn")
     where = {"solution_arn": solution_arn} if solution_arn else {}
     async with ctx.sessionmaker() as session:
         if solution_arn:
@@ -163,8 +167,8 @@ async def list_solution_versions(ctx: EngineContext, body: dict[str, Any]) -> di
         rows, token = await list_page(
             session=session,
             model=SolutionVersion,
-            max_results=validate.max_results(body),
-            next_token=validate.next_token(body),
+            max_results=body.get("maxResults") or validate.DEFAULT_MAX_RESULTS,
+            next_token=body.get("nextToken"),
             **where,
         )
     return drop_none({"solutionVersions": [summary(r) for r in rows], "nextToken": token})
@@ -184,7 +188,7 @@ async def _finish_stop(ctx: EngineContext, arn: str) -> None:
 async def stop_solution_version_creation(
     ctx: EngineContext, body: dict[str, Any]
 ) -> dict[str, Any]:
-    arn = validate.required_arn(body, "solutionVersionArn")
+    arn = body["solutionVersionArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=SolutionVersion, arn=arn)
         if row.status not in (lifecycle.PENDING, lifecycle.IN_PROGRESS):
@@ -199,7 +203,7 @@ async def stop_solution_version_creation(
 
 
 async def get_solution_metrics(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:
-    arn = validate.required_arn(body, "solutionVersionArn")
+    arn = body["solutionVersionArn"]
     async with ctx.sessionmaker() as session:
         row = await get_resource(session=session, model=SolutionVersion, arn=arn)
     require_active(row, "solution version")

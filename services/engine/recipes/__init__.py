@@ -9,6 +9,7 @@ from services.engine.recipes.base import Recipe, TrainedModel, TrainingData
 from services.engine.recipes.hrnn import Hrnn, HrnnModel
 from services.engine.recipes.popularity import PopularityCount, PopularityModel
 from services.engine.recipes.ranking import PersonalizedRanking, PersonalizedRankingModel
+from services.engine.recipes.similar_items import SimilarItems, SimilarItemsModel
 from services.engine.recipes.sims import Sims, SimsModel
 from services.engine.recipes.user_personalization import (
     UserPersonalization,
@@ -31,6 +32,7 @@ RECIPES: dict[str, Recipe] = {
         UserPersonalization(),
         Hrnn(),
         Sims(),
+        SimilarItems(),
         PersonalizedRanking(),
         PopularityCount(),
     )
@@ -42,6 +44,7 @@ MODELS: dict[str, type[TrainedModel]] = {
         UserPersonalizationModel,
         HrnnModel,
         SimsModel,
+        SimilarItemsModel,
         PersonalizedRankingModel,
         PopularityModel,
     )

@@ -13,6 +13,8 @@ to cost a handful of numpy calls per request:
   several passes and temporaries).
 - The catalogue-wide softmax only needs its normaliser and the top items' numerators,
   so one `exp` over the catalogue and no full probability vector.
+- The transition kernel (`transitions.py`, optional) is sparse: a request sums the rows of
+  its newest MAX_QUERY_EVENTS events only.
 - Serving may give the model a `Memo` (`enable_memo`): the finished scores of a history are
   kept, keyed by the history's and user tokens' contents, so a user who asks again with
   an unchanged history skips the arithmetic, and a new event (a new key) recomputes it.
@@ -23,6 +25,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 from services.engine.recipes.base import RecipeType, TrainedModel
 from services.engine.recipes.features import user_tokens
@@ -32,6 +35,7 @@ from services.engine.recipes.scoring import (
     softmax,
     top_k,
 )
+from services.engine.recipes.transitions import MAX_QUERY_EVENTS, follow_scores, standardised
 
 SEEN_SCORE = np.float32(-1e30)  # below every real score, above disallowed (-inf)
 MAX_HISTORY = 1000  # older events weigh < 2**-1000/half_life; bounds request cost
@@ -116,6 +120,9 @@ class ItemScoringModel(TrainedModel):
         exclude_seen: bool = True,
         score_scale: float = 1.0,
         popularity_penalty: float = 0.0,
+        transitions: sp.csr_matrix | None = None,
+        transition_weight: float = 0.0,
+        transition_half_life: float = 0.0,
     ) -> None:
         super().__init__(item_ids)
         self.counts = counts.astype(np.float32)
@@ -147,6 +154,11 @@ class ItemScoringModel(TrainedModel):
                 self._rows = np.ascontiguousarray(
                     self._rows + self.item_tokens @ profile, dtype=np.float32
                 )
+        # (n_items, n_items) CSR of `transitions.transition_kernel`, or None.
+        self.transitions = transitions
+        self.transition_weight = float(transition_weight)
+        self._transition_recency = recency_weights(MAX_QUERY_EVENTS, transition_half_life)
+        self.transition_half_life = float(transition_half_life)
         # recency[MAX_HISTORY - n:] are the weights of an n-event history, newest last.
         self._recency = recency_weights(MAX_HISTORY, self.half_life)
         self._memo: Memo | None = None
@@ -203,9 +215,26 @@ class ItemScoringModel(TrainedModel):
         if self.popularity_penalty > 0:
             scores *= np.float32(1.0 / (fast_std(scores) + 1e-12))
             scores -= self._penalty_z
+        if self.transitions is not None and self.transition_weight > 0 and len(history):
+            scores = self._blend_transitions(scores, history)
         if self.exclude_seen and len(history):
             scores[history] = SEEN_SCORE
         return scores
+
+    def _blend_transitions(self, scores: np.ndarray, history: np.ndarray) -> np.ndarray:
+        """z(scores) + γ · z(recency-weighted transition rows of the newest events).
+
+        Both are standardised over the items not in the history (the candidates when
+        seen items are excluded), so γ weighs the two signals in comparable units.
+        """
+        assert self.transitions is not None
+        recent = history[-MAX_QUERY_EVENTS:]
+        weights = self._transition_recency[MAX_QUERY_EVENTS - len(recent) :]
+        follow = follow_scores(self.transitions, recent, weights)
+        seen = np.unique(history)
+        blended = standardised(scores, seen)
+        blended += np.float32(self.transition_weight) * standardised(follow, seen)
+        return blended
 
     def _probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Softmax of the standardised scores (seen items get 0), over a candidate list."""
@@ -249,7 +278,13 @@ class ItemScoringModel(TrainedModel):
         if self.item_factors is not None and self.fold_in is not None:
             arrays["item_factors"] = self.item_factors
             arrays["fold_in"] = self.fold_in
+        if self.transitions is not None:
+            arrays["transition_data"] = self.transitions.data
+            arrays["transition_indices"] = self.transitions.indices
+            arrays["transition_indptr"] = self.transitions.indptr
         meta = {
+            "transition_weight": self.transition_weight,
+            "transition_half_life": self.transition_half_life,
             "user_vocab": self.user_vocab,
             "half_life": self.half_life,
             "exclude_seen": self.exclude_seen,
@@ -260,6 +295,17 @@ class ItemScoringModel(TrainedModel):
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> ItemScoringModel:
+        transitions = None
+        if "transition_data" in arrays:
+            n = len(arrays["item_ids"])
+            transitions = sp.csr_matrix(
+                (
+                    arrays["transition_data"],
+                    arrays["transition_indices"],
+                    arrays["transition_indptr"],
+                ),
+                shape=(n, n),
+            )
         return cls(
             arrays["item_ids"],
             counts=arrays["counts"],
@@ -272,4 +318,8 @@ class ItemScoringModel(TrainedModel):
             exclude_seen=meta["exclude_seen"],
             score_scale=meta["score_scale"],
             popularity_penalty=meta["popularity_penalty"],
+            transitions=transitions,
+            # Models saved before the transition kernel have neither key.
+            transition_weight=meta.get("transition_weight", 0.0),
+            transition_half_life=meta.get("transition_half_life", 0.0),
         )

@@ -29,6 +29,15 @@ and the recipe switches to implicit's ALS (`factors`, `regularization`, `alpha`,
 ridge solution u = (YᵀY + ρI)⁻¹ Σ wᵢ yᵢ, precomputed per item as Z = Y (YᵀY + ρI)⁻¹ so a
 request costs one gather and one n × f product.
 
+Sequence (dense mode): the relevant items of the Personalize protocol are each user's newest,
+and a history's newest events predict them best, so the scores are blended with an
+item-to-item transition kernel (`transitions.py`: which items users pick within
+`transition_window` steps after which), read from the newest events with a steep recency
+decay (`transition_half_life`) and weighted `transition_weight` (0, the default, turns it
+off; see COMMON_HYPERPARAMETERS). With weight 0.5, validation on training users only
+(bench/up_search.py): P@10 2.10× → 2.22× and NDCG@10 2.59× → 2.72× popularity-with-the-
+input-removed on ml-100k (test folds: NDCG@10 2.32× → 2.45×, P@10 flat).
+
 Repeat consumption: if fewer than 1 % of training events repeat an item the user already had
 (MovieLens: none), items already in the history are moved to the end of the ranking.
 
@@ -60,6 +69,7 @@ from services.engine.recipes.scoring import (
     repeat_rate,
     user_item_matrix,
 )
+from services.engine.recipes.transitions import transition_kernel
 
 REPEAT_THRESHOLD = 0.01
 
@@ -88,6 +98,12 @@ COMMON_HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
     Hyperparameter("item_profile_weight", "0.1", "continuous", 0.0, 100.0),
     Hyperparameter("max_dense_items", "12000", "integer", 1, 100000),
     Hyperparameter("popularity_penalty", "0.5", "continuous", 0.0, 10.0),
+    # The transition kernel (transitions.py; dense mode only). Off by default: it helps when
+    # the next events are what matters (Personalize protocol: 0.5) and costs full-ranking
+    # accuracy when held-out items are random ones (full-ranking P@10 0.426 → 0.399).
+    Hyperparameter("transition_weight", "0", "continuous", 0.0, 10.0),
+    Hyperparameter("transition_window", "5", "integer", 1, 50),
+    Hyperparameter("transition_half_life", "3", "continuous", 1.0, 100000.0),
     Hyperparameter("regularization", "5", "continuous", 0.0, 1000.0),
     Hyperparameter("alpha", "10", "continuous", 0.0, 1000.0),
     Hyperparameter("iterations", "15", "integer", 1, 100),
@@ -153,6 +169,14 @@ def fit_item_scorer(
             ]
         )
         rows = history_length_weights(x, hp["user_degree_exponent"], augmented.shape[0])
+        transitions = None
+        if hp["transition_weight"] > 0:
+            histories = data.histories()
+            transitions = transition_kernel(
+                [histories[u] for u in users.tolist()],
+                n_items=n_items,
+                window=hp["transition_window"],
+            )
         weights = ease(
             (sp.diags(rows) @ augmented).tocsr(),
             hp["lambda_"],
@@ -168,6 +192,9 @@ def fit_item_scorer(
             half_life=half_life,
             exclude_seen=exclude_seen,
             popularity_penalty=hp["popularity_penalty"],
+            transitions=transitions,
+            transition_weight=hp["transition_weight"],
+            transition_half_life=hp["transition_half_life"] if half_life > 0 else 0.0,
         )
     item_factors, fold_in = als_fold_in(
         sp.hstack([x, hp["user_metadata_weight"] * user_feats]).tocsr(),

@@ -10,7 +10,6 @@ a raised `PersonalizeError` becomes the AWS error shape as everywhere else.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -23,15 +22,15 @@ from starlette.types import Receive, Scope, Send
 from services.engine.arns import new_recommendation_id
 from services.engine.runtime.deployment import Deployment
 from services.engine.runtime.filtering import allowed_mask
-from services.engine.wire import validate
+from services.engine.wire import coverage, validate
 from services.engine.wire.errors import InvalidInput
 
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
 
+RUNTIME = "personalize-runtime"
 MAX_RESULTS = 500
-FILTER_KEY = re.compile(r"^[A-Za-z0-9_]+$")
-CONTEXT_KEY = re.compile(r"^[A-Za-z\d_]+$")
+DEFAULT_RESULTS = 25
 
 
 def read_json(raw: bytes) -> dict[str, Any]:
@@ -80,16 +79,9 @@ class Endpoint:
 
 
 def _common(body: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
-    campaign_arn = validate.string(body, "campaignArn", max_len=256, pattern=validate.ARN)
-    if campaign_arn is None:
-        if body.get("recommenderArn"):
-            raise InvalidInput("Recommenders are not supported by this engine; pass a campaignArn.")
-        raise InvalidInput("1 validation error detected: 'campaignArn' is required.")
-    validate.string_map(body, "context", max_entries=150, max_key=150, key_pattern=CONTEXT_KEY)
-    filter_values = validate.string_map(
-        body, "filterValues", max_entries=25, max_key=50, key_pattern=FILTER_KEY
-    )
-    return campaign_arn, filter_values
+    """campaignArn (optional in the model only because recommenderArn, refused here, may
+    replace it) and filterValues, both already checked against the model."""
+    return validate.required(body, "campaignArn"), body.get("filterValues")
 
 
 async def _mask(
@@ -99,7 +91,7 @@ async def _mask(
     values: dict[str, str] | None,
     user_id: str | None,
 ) -> np.ndarray | None:
-    filter_arn = validate.arn(body, "filterArn", required=False)
+    filter_arn = body.get("filterArn")
     if filter_arn is None:
         return None
     deployed = await ctx.serving.filter(filter_arn)
@@ -125,10 +117,16 @@ def _items(dep: Deployment, indices: np.ndarray, scores: np.ndarray | None) -> l
 async def get_recommendations(ctx: EngineContext, raw: bytes) -> dict[str, Any]:
     """POST /recommendations (GetRecommendations)."""
     body = read_json(raw)
+    coverage.check(service=RUNTIME, operation="GetRecommendations", body=body)
     campaign_arn, filter_values = _common(body)
-    user_id = validate.string(body, "userId", max_len=256)
-    item_id = validate.string(body, "itemId", max_len=256)
-    num = validate.integer(body, "numResults", default=25, low=0, high=MAX_RESULTS)
+    user_id, item_id = body.get("userId"), body.get("itemId")
+    num = body.get("numResults")
+    num = DEFAULT_RESULTS if num is None else num
+    if num > MAX_RESULTS:  # the model sets no maximum; AWS's is 500
+        raise InvalidInput(
+            f"1 validation error detected: Value '{num}' at 'numResults' failed to satisfy "
+            f"constraint: Member must have value less than or equal to {MAX_RESULTS}"
+        )
     dep = await ctx.serving.deployment(campaign_arn)
     recipe_type = dep.recipe_type
     started = time.perf_counter()
@@ -165,10 +163,11 @@ async def get_recommendations(ctx: EngineContext, raw: bytes) -> dict[str, Any]:
 async def get_personalized_ranking(ctx: EngineContext, raw: bytes) -> dict[str, Any]:
     """POST /personalize-ranking (GetPersonalizedRanking)."""
     body = read_json(raw)
+    coverage.check(service=RUNTIME, operation="GetPersonalizedRanking", body=body)
     campaign_arn, filter_values = _common(body)
-    user_id = validate.required_string(body, "userId", max_len=256)
-    input_list = body.get("inputList")
-    if not isinstance(input_list, list) or not input_list:
+    user_id, input_list = body["userId"], body["inputList"]
+    # The model sets no length on inputList nor a minimum on its item ids; AWS does.
+    if not input_list:
         raise InvalidInput(
             "1 validation error detected: 'inputList' is required and must be a non-empty list."
         )
@@ -178,7 +177,7 @@ async def get_personalized_ranking(ctx: EngineContext, raw: bytes) -> dict[str, 
             f"Member must have length less than or equal to {MAX_RESULTS}"
         )
     for i, value in enumerate(input_list):
-        if not isinstance(value, str) or not 1 <= len(value) <= 256:
+        if not value:
             raise InvalidInput(f"inputList[{i}] must be an item id of 1 to 256 characters.")
     dep = await ctx.serving.deployment(campaign_arn)
     if dep.recipe_type != "PERSONALIZED_RANKING":

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.engine.wire import validate
+from services.engine.wire import coverage, validate
 from services.engine.wire.errors import (
     JSON_11,
     InvalidInput,
@@ -30,17 +30,18 @@ Handler = Callable[["EngineContext", dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def control_plane_route(operations: dict[str, Handler]) -> Route:
+    coverage.load()  # botocore's models, read at start rather than on the first request
+
     async def control_plane(request: Request) -> Response:
         """POST / (every control-plane operation)."""
         try:
             target = request.headers.get("x-amz-target", "")
             if not target.startswith(TARGET_PREFIX):
                 raise UnknownOperation("Missing or unknown X-Amz-Target header.")
-            operation = operations.get(target[len(TARGET_PREFIX) :])
+            name = target[len(TARGET_PREFIX) :]
+            operation = operations.get(name)
             if operation is None:
-                raise UnknownOperation(
-                    f"Operation {target[len(TARGET_PREFIX) :]} is not supported."
-                )
+                raise UnknownOperation(f"Operation {name} is not supported.")
             try:
                 body = orjson.loads(await request.body() or b"{}")
             except orjson.JSONDecodeError:
@@ -48,6 +49,8 @@ def control_plane_route(operations: dict[str, Handler]) -> Route:
             if not isinstance(body, dict):
                 raise InvalidInput("The request body must be a JSON object.")
             validate.check_depth(body)
+            # The operation checks the body against botocore's model and the coverage table
+            # before it runs (controlplane/__init__.py).
             result = await operation(request.app.state.engine, body)
         except PersonalizeError as exc:
             return render(exc, JSON_11)  # control plane: 400 for every error

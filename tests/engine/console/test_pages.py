@@ -84,7 +84,6 @@ def test_create_campaign_error_is_shown_on_the_form(
             "csrf_token": token,
             "campaign_name": "bad name!",
             "solution_version_arn": popularity_campaign["version"],
-            "min_tps": "1",
         },
     )
     assert response.status_code == 400

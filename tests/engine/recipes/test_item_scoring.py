@@ -27,9 +27,26 @@ def twin(model: ItemScoringModel, memo_bytes: int) -> ItemScoringModel:
     return copy
 
 
+def with_transitions(
+    model: ItemScoringModel, scores: np.ndarray, history: np.ndarray
+) -> np.ndarray:
+    """The transition blend computed the long way (dense kernel, numpy mean and std)."""
+    assert model.transitions is not None
+    recent = history[-50:]
+    w = recency_weights(len(recent), model.transition_half_life)
+    follow = w @ model.transitions.toarray()[recent]
+    unseen = np.ones(model.n_items, dtype=bool)
+    unseen[history] = False
+
+    def z(values: np.ndarray) -> np.ndarray:
+        return (values - values[unseen].mean()) / values[unseen].std()
+
+    return z(scores) + model.transition_weight * z(follow)
+
+
 @pytest.fixture(scope="module")
 def meta_model(small_data_with_metadata: TrainingData) -> ItemScoringModel:
-    return fit(small_data_with_metadata, item_profile_weight="0.5")
+    return fit(small_data_with_metadata, item_profile_weight="0.5", transition_weight="0.5")
 
 
 def queries(data: TrainingData) -> list[tuple[np.ndarray, dict[str, str] | None]]:
@@ -47,6 +64,7 @@ def test_scores_fold_the_item_token_profile_into_one_row_per_item(
 ) -> None:
     model = meta_model
     assert model.item_tokens is not None and model.weights is not None
+    assert model.transitions is not None  # the blend is checked too
     n, n_user = model.n_items, len(model.user_vocab)
     for history, features in queries(small_data_with_metadata)[:-2]:
         tokens = user_tokens(features, model.user_vocab_index)
@@ -62,6 +80,8 @@ def test_scores_fold_the_item_token_profile_into_one_row_per_item(
             expected = model.prior
         else:
             expected = raw / raw.std() - model.popularity_penalty * model.popularity_z
+        if model.transitions is not None and len(history):
+            expected = with_transitions(model, expected, history)
         got = model.scores(history, features)
         real = got > SEEN_SCORE
         np.testing.assert_allclose(got[real], expected[real], rtol=2e-4, atol=2e-4)

@@ -61,6 +61,18 @@ class TestSims(RecipeContract):
         )
         assert (strict.neighbours >= 0).sum() < (loose.neighbours >= 0).sum()
 
+    def test_defaults_are_personalizes_documented_ones(self):
+        """Asked for with no hyperparameters, aws-sims is Personalize's SIMS (issue 16: the
+        app's tuned similar items come from the pipeline's solutionConfig instead)."""
+        assert get_recipe("aws-sims").parse_hyperparameters({}) == {
+            "popularity_discount_factor": 0.5,
+            "min_cointeraction_count": 3,
+            "min_user_history_length_percentile": 0.005,
+            "max_user_history_length_percentile": 0.995,
+            "min_item_interaction_count_percentile": 0.01,
+            "max_item_interaction_count_percentile": 0.9,
+        }
+
     def test_bad_value_is_explained(self):
         with pytest.raises(ValueError, match="popularity_discount_factor must be between 0 and 1"):
             get_recipe("aws-sims").parse_hyperparameters({"popularity_discount_factor": "2"})
@@ -158,10 +170,12 @@ def test_registry_names_and_types():
         "aws-user-personalization",
         "aws-hrnn",
         "aws-sims",
+        "aws-similar-items",
         "aws-personalized-ranking",
         "aws-popularity-count",
     }
     assert get_recipe("aws-sims").recipe_type == "RELATED_ITEMS"
+    assert get_recipe("aws-similar-items").recipe_type == "RELATED_ITEMS"
     with pytest.raises(KeyError, match="Unknown recipe 'aws-nope'"):
         get_recipe("aws-nope")
 

@@ -54,11 +54,6 @@ def parse_hyperparameters(text: str) -> dict[str, str]:
     return out
 
 
-def _tps(text: str) -> int | str:
-    # Passed through as given when not a number, so the API's own check words the error.
-    return int(text) if text.isdigit() else text or 1
-
-
 @router.post(
     "/groups/{name}/solutions",
     summary="Create a solution",
@@ -142,7 +137,8 @@ async def create_version(request: Request, name: str, form: CheckedForm) -> Resp
 )
 async def create_campaign(request: Request, name: str, form: CheckedForm) -> Response:
     """CreateCampaign on a chosen solution version."""
-    values = {k: _text(form, k) for k in ("campaign_name", "solution_version_arn", "min_tps")}
+    # No minProvisionedTPS: the engine provisions nothing and accepts only 1 (the default).
+    values = {k: _text(form, k) for k in ("campaign_name", "solution_version_arn")}
     try:
         await call(
             request,
@@ -150,7 +146,6 @@ async def create_campaign(request: Request, name: str, form: CheckedForm) -> Res
             {
                 "name": values["campaign_name"],
                 "solutionVersionArn": values["solution_version_arn"],
-                "minProvisionedTPS": _tps(values["min_tps"]),
             },
         )
     except PersonalizeError as exc:
@@ -167,13 +162,11 @@ async def create_campaign(request: Request, name: str, form: CheckedForm) -> Res
     response_model=None,
 )
 async def update_campaign(request: Request, name: str, form: CheckedForm) -> Response:
-    """UpdateCampaign: another solution version and/or minProvisionedTPS."""
-    values = {k: _text(form, k) for k in ("solution_version_arn", "min_tps")}
+    """UpdateCampaign: another solution version (or the same one, redeployed)."""
+    values = {k: _text(form, k) for k in ("solution_version_arn",)}
     body: dict[str, Any] = {"campaignArn": context(request).arns.campaign(name)}
     if values["solution_version_arn"]:
         body["solutionVersionArn"] = values["solution_version_arn"]
-    if values["min_tps"]:
-        body["minProvisionedTPS"] = _tps(values["min_tps"])
     try:
         await call(request, "UpdateCampaign", body)
     except PersonalizeError as exc:
