@@ -35,9 +35,10 @@ import numpy as np
 import torch
 
 from bench import movielens
+from bench.fitting import fit
 from bench.ranking_task import ranking_task_table
 from services.engine import evaluation as ev
-from services.engine.recipes import RECIPES, get_recipe
+from services.engine.recipes import RECIPES
 from services.engine.recipes.base import TrainedModel, TrainingData
 
 BASELINE = "aws-popularity-count (input removed)"
@@ -83,15 +84,6 @@ ANCHORS_FULL_RANKING = [  # anchors.md 2.1 (recommenders benchmark, ml-100k)
 def fmt(values: list[float], digits: int = 4) -> str:
     arr = np.asarray(values, dtype=float)
     return f"{arr.mean():.{digits}f}±{arr.std():.{digits}f}"
-
-
-def fit(
-    recipe_name: str, data: TrainingData, hp: dict[str, str], seed: int
-) -> tuple[TrainedModel, float]:
-    recipe = get_recipe(recipe_name)
-    started = time.perf_counter()
-    model = recipe.fit(data, hyperparameters=recipe.parse_hyperparameters(hp), seed=seed)
-    return model, time.perf_counter() - started
 
 
 def user_folds(data: TrainingData, seed: int, folds: int) -> list[np.ndarray]:

@@ -35,15 +35,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 
 import numpy as np
 
 from bench import movielens
+from bench.fitting import fit
 from services.engine import evaluation
-from services.engine.recipes import get_recipe
-from services.engine.recipes.base import TrainedModel, TrainingData
+from services.engine.recipes.base import TrainingData
 from services.engine.recipes.scoring import distinct_user_counts
 
 LIST_LENGTH = 25
@@ -122,13 +121,6 @@ def score_orders(
     }
 
 
-def fit(*, recipe_name: str, data: TrainingData, raw: dict[str, str]) -> TrainedModel:
-    recipe = get_recipe(recipe_name)
-    known = {hp.name for hp in recipe.hyperparameters}
-    params = recipe.parse_hyperparameters({k: v for k, v in raw.items() if k in known})
-    return recipe.fit(data, hyperparameters=params, seed=SEED)
-
-
 def ranking_task(
     *, dataset: str, validation: int = 0, hyperparameters: dict[str, str] | None = None
 ) -> tuple[dict[str, dict[str, float]], float]:
@@ -147,10 +139,8 @@ def ranking_task(
     fit_seconds = 0.0
     for fit_users, scored_users in splits:
         train = data.subset_users(fit_users)
-        started = time.perf_counter()
-        ranking = fit(recipe_name="aws-personalized-ranking", data=train, raw=raw)
-        fit_seconds = time.perf_counter() - started
-        personal = fit(recipe_name="aws-user-personalization", data=train, raw=raw)
+        ranking, fit_seconds = fit("aws-personalized-ranking", train, raw, SEED, known_only=True)
+        personal, _ = fit("aws-user-personalization", train, raw, SEED, known_only=True)
         lists = genre_lists(data=data, genres=genres, counts=distinct_user_counts(train))
         orders: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
             "ranking": lambda h, c, m=ranking: m.rank(history=h, candidates=c)[0],

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench import movielens
+from bench.fitting import fit
 from services.cli.pipeline import SIMILAR_ITEMS_SOLUTION_CONFIG
 from services.cli.registry import SIMILAR_ITEMS_RECIPE
 from services.engine import evaluation as ev
@@ -81,11 +82,6 @@ CANDIDATES = (
 )
 
 
-def fit(*, recipe: str, data: TrainingData, hp: dict[str, str], seed: int) -> TrainedModel:
-    found = get_recipe(recipe)
-    return found.fit(data, hyperparameters=found.parse_hyperparameters(hp), seed=seed)
-
-
 def validation_score(
     *, recipe: str, data: TrainingData, hp: dict[str, str], folds: list[np.ndarray], seed: int
 ) -> dict[str, float]:
@@ -93,9 +89,7 @@ def validation_score(
     pool = np.concatenate(folds)
     runs = []
     for fold in folds:
-        model = fit(
-            recipe=recipe, data=data.subset_users(np.setdiff1d(pool, fold)), hp=hp, seed=seed
-        )
+        model, _ = fit(recipe, data.subset_users(np.setdiff1d(pool, fold)), hp, seed)
         runs.append(ev.evaluate_test_users(model, data, fold, digits=None))
     return {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
 
@@ -183,7 +177,7 @@ def test_figures(
     ]
     out = {}
     for label, recipe, hp, metadata, exclude in rows:
-        model = fit(recipe=recipe, data=data[metadata].subset_users(train), hp=hp, seed=seed)
+        model, _ = fit(recipe, data[metadata].subset_users(train), hp, seed)
         out[label] = ev.evaluate_test_users(
             model, data[metadata], test, digits=None, exclude_input=exclude
         )
@@ -277,12 +271,12 @@ def main() -> None:
     )
     show_films(
         label=f"{SIMILAR_ITEMS_RECIPE} as the pipeline configures it",
-        model=fit(recipe=SIMILAR_ITEMS_RECIPE, data=data[False], hp=stored, seed=42),
+        model=fit(SIMILAR_ITEMS_RECIPE, data[False], stored, 42)[0],
         data=data[False],
     )
     show_films(
         label="aws-sims (defaults)",
-        model=fit(recipe="aws-sims", data=data[False], hp={}, seed=42),
+        model=fit("aws-sims", data[False], {}, 42)[0],
         data=data[False],
     )
 

@@ -26,7 +26,8 @@ import time
 import numpy as np
 import torch
 
-from bench.accuracy import DATASETS, fit, user_folds
+from bench.accuracy import DATASETS, user_folds
+from bench.fitting import fit
 from services.engine import evaluation as ev
 from services.engine.recipes.base import TrainingData
 

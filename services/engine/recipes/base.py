@@ -121,7 +121,10 @@ class TrainingData:
 
     def subset_users(self, user_indices: np.ndarray) -> TrainingData:
         """The same catalogue and user index space, with only these users' interactions."""
-        keep = np.isin(self.users, user_indices)
+        return self.subset_rows(np.isin(self.users, user_indices))
+
+    def subset_rows(self, keep: np.ndarray) -> TrainingData:
+        """The same catalogue and user index space, with only the interactions `keep` marks."""
         return TrainingData(
             user_ids=self.user_ids,
             item_ids=self.item_ids,

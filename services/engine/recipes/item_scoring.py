@@ -42,6 +42,15 @@ MAX_HISTORY = 1000  # older events weigh < 2**-1000/half_life; bounds request co
 MAX_RESULTS = 500  # GetRecommendations' numResults maximum: the ranking kept per history
 
 
+def clean_history(history: np.ndarray, n_items: int) -> np.ndarray:
+    """A request's history as item indices of this catalogue (others dropped), newest
+    MAX_HISTORY kept."""
+    history = np.asarray(history, dtype=np.int64)
+    if len(history) and (history.min() < 0 or history.max() >= n_items):
+        history = history[(history >= 0) & (history < n_items)]
+    return history[-MAX_HISTORY:]
+
+
 def fast_std(values: np.ndarray) -> float:
     """Population standard deviation in two cheap passes (float64 mean, BLAS dot)."""
     n = len(values)
@@ -171,10 +180,7 @@ class ItemScoringModel(TrainedModel):
         return (0, 0, 0) if memo is None else (memo.hits, memo.misses, memo.bytes)
 
     def _clean(self, history: np.ndarray) -> np.ndarray:
-        history = np.asarray(history, dtype=np.int64)
-        if len(history) and (history.min() < 0 or history.max() >= self.n_items):
-            history = history[(history >= 0) & (history < self.n_items)]
-        return history[-MAX_HISTORY:]
+        return clean_history(history, self.n_items)
 
     def scores(
         self, history: np.ndarray, user_features: dict[str, str] | None = None

@@ -44,7 +44,7 @@ from services.engine.recipes.base import (
     TrainedModel,
     TrainingData,
 )
-from services.engine.recipes.item_scoring import MAX_HISTORY, ItemScoringModel
+from services.engine.recipes.item_scoring import ItemScoringModel, clean_history
 from services.engine.recipes.ranking_examples import probe_split, training_lists
 from services.engine.recipes.ranking_features import (
     FEATURES,
@@ -153,10 +153,7 @@ class PersonalizedRankingModel(TrainedModel):
         return candidates[order], probabilities[order]
 
     def _clean(self, history: np.ndarray) -> np.ndarray:
-        history = np.asarray(history, dtype=np.int64)
-        if len(history) and (history.min() < 0 or history.max() >= self.n_items):
-            history = history[(history >= 0) & (history < self.n_items)]
-        return history[-MAX_HISTORY:]
+        return clean_history(history, self.n_items)
 
     def save_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         scorer_arrays, scorer_meta = self.scorer.save_arrays()

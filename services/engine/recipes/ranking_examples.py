@@ -43,18 +43,7 @@ def probe_split(data: TrainingData) -> tuple[TrainingData, list[np.ndarray]]:
         given, held_out = split_history(data.items[start:stop])
         keep[start + len(given) : stop] = False
         positives.append(held_out.astype(np.int64))
-    inputs = TrainingData(
-        user_ids=data.user_ids,
-        item_ids=data.item_ids,
-        users=data.users[keep],
-        items=data.items[keep],
-        timestamps=data.timestamps[keep],
-        event_types=None if data.event_types is None else data.event_types[keep],
-        event_values=None if data.event_values is None else data.event_values[keep],
-        item_metadata=data.item_metadata,
-        user_metadata=data.user_metadata,
-        extra=data.extra,
-    )
+    inputs = data.subset_rows(keep)
     return inputs, positives
 
 

@@ -7,7 +7,7 @@ where a library call would add overhead rather than save code.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import scipy.sparse as sp
@@ -109,6 +109,29 @@ def user_item_matrix(
     if binary:
         matrix.data[:] = 1
     return matrix
+
+
+def sequence_pairs(
+    users: np.ndarray,
+    items: np.ndarray,
+    *,
+    n_items: int,
+    max_gap: int,
+    gap_weight: Callable[[int], float],
+) -> sp.csr_matrix:
+    """Items × items (float32 CSR): C[i, j] sums `gap_weight(gap)` over every pair of one
+    user's events where j comes `gap` ≤ `max_gap` positions after i (rows sorted by user,
+    then time). Built one gap at a time, so memory stays about one gap's pairs."""
+    counts = sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    for gap in range(1, min(max_gap, len(users) - 1) + 1):
+        same = np.flatnonzero(users[:-gap] == users[gap:])
+        if len(same) == 0:
+            break  # no history is this long
+        weight = np.full(len(same), gap_weight(gap), dtype=np.float32)
+        counts = counts + sp.csr_matrix(
+            (weight, (items[same], items[same + gap])), shape=(n_items, n_items)
+        )
+    return counts.tocsr()
 
 
 def distinct_user_counts(data: TrainingData) -> np.ndarray:

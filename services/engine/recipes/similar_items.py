@@ -41,7 +41,12 @@ from services.engine.recipes.base import (
     TrainingData,
 )
 from services.engine.recipes.features import token
-from services.engine.recipes.scoring import distinct_user_counts, top_k, user_item_matrix
+from services.engine.recipes.scoring import (
+    distinct_user_counts,
+    sequence_pairs,
+    top_k,
+    user_item_matrix,
+)
 from services.engine.recipes.sims import MAX_NEIGHBOURS, SimsModel
 
 WINDOW_SPAN = 4  # pairs further apart than 4 windows weigh < 2 % and are not counted
@@ -59,24 +64,16 @@ def windowed_cooccurrence(data: TrainingData, window: int) -> sp.csr_matrix:
     """Items × items, symmetric, zero diagonal: pairs of one history weighted by their gap."""
     if window <= 0:
         matrix = user_item_matrix(data)
-        co = (matrix.T @ matrix).tocsr()
-        co.setdiag(0)
-        co.eliminate_zeros()
-        return co
-    users, items, n = data.users, data.items, data.n_items
-    co = sp.csr_matrix((n, n), dtype=np.float32)
-    # One gap at a time, summed into the (much smaller) item × item matrix, so memory stays
-    # about one gap's pairs rather than every pair of the window at once.
-    for gap in range(1, min(WINDOW_SPAN * window, len(users) - 1) + 1):
-        same = np.flatnonzero(users[:-gap] == users[gap:])
-        if len(same) == 0:
-            break  # no history is this long
-        first, second = items[same], items[same + gap]
-        weight = np.full(2 * len(same), math.exp(-(gap - 1) / window), dtype=np.float32)
-        co = co + sp.csr_matrix(
-            (weight, (np.concatenate([first, second]), np.concatenate([second, first]))),
-            shape=(n, n),
+        co = matrix.T @ matrix
+    else:
+        after = sequence_pairs(
+            data.users,
+            data.items,
+            n_items=data.n_items,
+            max_gap=WINDOW_SPAN * window,
+            gap_weight=lambda gap: math.exp(-(gap - 1) / window),
         )
+        co = after + after.T
     co = co.tocsr()
     co.setdiag(0)  # an item repeated in one history is not its own neighbour
     co.eliminate_zeros()

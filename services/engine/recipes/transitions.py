@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from services.engine.recipes.scoring import sequence_pairs
+
 DECAY = 0.8  # weight of a pair d steps apart: DECAY ** (d - 1)
 ROW_EXPONENT = 0.5
 COLUMN_EXPONENT = 0.25
@@ -29,22 +31,16 @@ def transition_kernel(
     histories: list[np.ndarray], *, n_items: int, window: int, decay: float = DECAY
 ) -> sp.csr_matrix:
     """The discounted transition counts T (n_items × n_items, float32 CSR); see the docstring."""
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    for seq in histories:
-        for d in range(1, min(window, len(seq) - 1) + 1):
-            rows.append(seq[:-d])
-            cols.append(seq[d:])
-            vals.append(np.full(len(seq) - d, decay ** (d - 1), dtype=np.float32))
-    if not rows:
+    if not histories:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
-    counts = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n_items, n_items),
-        dtype=np.float32,
+    lengths = [len(seq) for seq in histories]
+    counts = sequence_pairs(
+        np.repeat(np.arange(len(histories)), lengths),
+        np.concatenate(histories),
+        n_items=n_items,
+        max_gap=window,
+        gap_weight=lambda gap: decay ** (gap - 1),
     )
-    counts.sum_duplicates()
     events = np.bincount(np.concatenate(histories), minlength=n_items).astype(np.float64) + 1.0
     left = sp.diags((events**-ROW_EXPONENT).astype(np.float32))
     right = sp.diags((events**-COLUMN_EXPONENT).astype(np.float32))
