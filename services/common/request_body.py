@@ -93,7 +93,9 @@ class RequestReceive:
     None), waited for under `deadlines` until the body is in (when not None), and
     `client_gone` set once the client is seen to have left."""
 
-    __slots__ = ("_receive", "_deadlines", "_started", "_limit", "_received", "client_gone")
+    __slots__ = (
+        "_receive", "_deadlines", "_started", "_limit", "_received", "_read", "client_gone"
+    )
 
     def __init__(
         self,
@@ -107,9 +109,43 @@ class RequestReceive:
         self._started = started
         self._limit = limit
         self._received = 0
+        self._read: bytes | None = None  # a body `read_body` took, for the app's first call
         self.client_gone = False
 
+    async def read_body(self) -> bytes | None:
+        """The whole body, read before the app runs (for a gate that must see it), or None
+        if the client left first. The app's first call then gets it as one message."""
+        message = await self()
+        if message["type"] != "http.request":
+            return None
+        body = message.get("body", b"")
+        if message.get("more_body", False):  # a body in several messages: gathered
+            chunks = [body]
+            while True:
+                message = await self()
+                if message["type"] != "http.request":
+                    return None
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body = b"".join(chunks)
+        self._read = body
+        return body
+
+    async def drain(self) -> bool:
+        """Read the body to its end, keeping none of it (still counted against the limit);
+        False if the client left first."""
+        while True:
+            message = await self()
+            if message["type"] != "http.request":
+                return False
+            if not message.get("more_body", False):
+                return True
+
     async def __call__(self) -> Message:
+        if self._read is not None:
+            body, self._read = self._read, None
+            return {"type": "http.request", "body": body, "more_body": False}
         deadlines = self._deadlines
         if deadlines is None:
             message = await self._receive()

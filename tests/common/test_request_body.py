@@ -252,23 +252,15 @@ async def test_an_answer_to_a_client_that_left_is_a_499() -> None:
 # --- a gate before the app (the engine's signature check) --------------------------------
 
 
-async def _buffering_gate(scope: Scope, receive: Receive) -> Receive | Response | None:
-    """Reads the whole body as the engine's gate does; refuses one that says "no"."""
-    chunks = []
-    while (message := await receive())["type"] == "http.request":
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    else:
-        return None  # the client left
-    body = b"".join(chunks)
-    if body == b"no":
-        return Response("refused", status_code=403)
+class _BufferingGate:
+    """Checks the whole body as the engine's gate does; refuses one that says "no"."""
 
-    async def replay() -> Message:
-        return {"type": "http.request", "body": body, "more_body": False}
+    def check_headers(self, scope: Scope) -> object:
+        return "read the body"  # a note: every request's body is checked
 
-    return replay
+    def check_body(self, scope: Scope, checked: object, body: bytes) -> Response | None:
+        assert checked == "read the body"
+        return Response("refused", status_code=403) if body == b"no" else None
 
 
 def _gated(app: ASGIApp) -> RequestContextMiddleware:
@@ -277,7 +269,7 @@ def _gated(app: ASGIApp) -> RequestContextMiddleware:
         metrics=Metrics(CollectorRegistry()),
         access_log=False,
         body_timeout=TIMEOUT,
-        gate=_buffering_gate,
+        gate=_BufferingGate(),
     )
 
 

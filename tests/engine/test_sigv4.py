@@ -27,8 +27,9 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from starlette.responses import Response
+from prometheus_client import CollectorRegistry
 
+from services.common.middleware import Metrics, RequestContextMiddleware
 from services.engine.wire.auth import SigV4Gate
 from services.engine.wire.errors import AuthError, InvalidSignature, UnrecognizedClient
 from services.engine.wire.sigv4 import SigV4Verifier, _HmacSha256, canonical_query
@@ -509,11 +510,15 @@ def _refused_headers(case: str, url: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("case", list(HEADER_REFUSALS))
 async def test_header_refusals_never_read_the_body(case: str) -> None:
-    """Whatever the headers alone decide is refused before `receive` is called once."""
+    """Whatever the headers alone decide is refused before `receive` is called once: the
+    gate in the shared middleware, as the engine runs it."""
     url = "http://127.0.0.1:1/events"
 
     async def receive() -> Any:
         raise AssertionError("the body was read")
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the app was reached")
 
     sent: list[Any] = []
 
@@ -524,9 +529,11 @@ async def test_header_refusals_never_read_the_body(case: str) -> None:
                "content-length": str(FOUR_MIB)}
     scope = {"type": "http", "method": "POST", "path": "/events", "raw_path": b"/events",
              "query_string": b"", "headers": _asgi_headers(headers)}
-    refusal = await SigV4Gate(keys=KEYS, region=REGION)(scope, receive)
-    assert isinstance(refusal, Response)  # not a receive for the app
-    await refusal(scope, receive, send)
+    middleware = RequestContextMiddleware(
+        app, metrics=Metrics(CollectorRegistry()), access_log=False,
+        max_body_bytes=2 * FOUR_MIB, gate=SigV4Gate(keys=KEYS, region=REGION),
+    )
+    await middleware(scope, receive, send)
     assert sent[0]["status"] == 403
     assert json.loads(sent[1]["body"])["__type"] == HEADER_REFUSALS[case][1]
 

@@ -2,10 +2,10 @@
 
 A request gate (see `services.common.middleware.RequestGate`) in front of the control
 plane, runtime and events APIs (the same app serves all three). It checks the headers
-(`services.engine.wire.sigv4`) and only when they hold reads the body, once, checks the
-signature over it and hands the app the body it read. The console (`/console`, its own
-admin sign-in) and the health and metrics endpoints (probes and Prometheus, which reach
-services directly, never through the public proxy) are outside it.
+(`services.engine.wire.sigv4`); only when they hold is the body read, once, for the
+signature check over it, and the app then gets the body that was read. The console
+(`/console`, its own admin sign-in) and the health and metrics endpoints (probes and
+Prometheus, which reach services directly, never through the public proxy) are outside it.
 
 Refusals come in the shape of the API that was called: 400 with
 `application/x-amz-json-1.1` on the awsJson control plane (`POST /`), 403 with JSON on
@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope
+from starlette.types import Scope
 
 from services.engine.wire.errors import JSON_11, AuthError, error_response
-from services.engine.wire.sigv4 import SigV4Verifier
+from services.engine.wire.sigv4 import HeaderCheck, SigV4Verifier
 
 # Served without a signature: probes, Prometheus and the console (its own sign-in).
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/console"})
@@ -28,72 +28,36 @@ OPEN_PREFIX = "/console/"
 
 
 class SigV4Gate:
-    """Refuses every API request that is not signed by one of `keys`."""
+    """Refuses every API request that is not signed by one of `keys` (a `RequestGate`)."""
 
     def __init__(self, *, keys: Mapping[str, str], region: str) -> None:
         self.verifier = SigV4Verifier(keys=dict(keys), region=region)
 
-    async def __call__(self, scope: Scope, receive: Receive) -> Receive | Response | None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
-            return receive
+    def check_headers(self, scope: Scope) -> HeaderCheck | Response | None:
+        """None for the open paths; a refusal for a request that is not signed by a known
+        key or whose signature cannot hold, before any of its body is read (so nobody can
+        make the engine hold bodies, up to 4 MiB each, without a key); else what
+        `check_body` needs."""
+        path = scope["path"]
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
+            return None
         try:
-            # The headers first: a request that is not signed by a known key, or whose
-            # signature cannot hold, is refused before any of its body is read, so that
-            # nobody can make the engine hold bodies (up to 4 MiB each) without a key.
-            checked = self.verifier.check_headers(
+            return self.verifier.check_headers(
                 scope["method"],
                 scope.get("raw_path") or path.encode(),
                 scope.get("query_string", b""),
                 scope["headers"],
             )
         except AuthError as exc:
-            if any(name == b"transfer-encoding" for name, _ in scope["headers"]):
-                # A body of unstated length: dropped as it comes (never held) so that one
-                # over the size limit is a 413 here too, as when its length is stated.
-                if not await _drained(receive):
-                    return None  # the client left
             return _refusal(exc, path)
-        # Read under the shared middleware's size limit and deadline (408 when it passes).
-        message = await receive()
-        if message["type"] != "http.request":
-            return None  # the client left: nobody to answer
-        body = message.get("body", b"")
-        if message.get("more_body", False):  # a body in several messages: gathered
-            chunks = [body]
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    return None
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
-            body = b"".join(chunks)
+
+    def check_body(self, scope: Scope, checked: HeaderCheck, body: bytes) -> Response | None:
+        """The refusal of a request whose signature does not cover `body`, else None."""
         try:
             self.verifier.check_signature(checked, body)
         except AuthError as exc:
-            return _refusal(exc, path)
-
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replay
-
-
-async def _drained(receive: Receive) -> bool:
-    """Read the body to its end, keeping none of it; False if the client left first."""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return False
-        if not message.get("more_body", False):
-            return True
+            return _refusal(exc, scope["path"])
+        return None
 
 
 def _refusal(exc: AuthError, path: str) -> Response:

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from botocore.utils import normalize_url_path
@@ -99,18 +99,29 @@ class _HmacSha256:
         self._outer = _sha256(bytes(b ^ 0x5C for b in key))
 
     def hexdigest(self, message: bytes) -> bytes:
+        return self.finish(self.start(b""), message)
+
+    def start(self, prefix: bytes) -> Any:
+        """The inner hash with `prefix` fed: a message's common beginning, hashed once."""
         inner = self._inner.copy()
-        inner.update(message)
+        inner.update(prefix)
+        return inner
+
+    def finish(self, started: Any, rest: bytes) -> bytes:
+        """The HMAC, in hex, of the prefix `started` was made with followed by `rest`."""
+        inner = started.copy()
+        inner.update(rest)
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest().encode()
 
 
 # What `check_headers` found, for `check_signature` to finish with the body: the
-# credential, the request time (YYYYMMDDTHHMMSSZ), the signature as sent, the canonical
-# request up to the payload hash that ends it, and X-Amz-Content-SHA256 when sent.
-# A plain tuple: built on every request, where a NamedTuple's constructor cost ~1 us.
-HeaderCheck = tuple["_Credential", bytes, bytes, bytes, bytes | None]
+# credential, the request time (YYYYMMDDTHHMMSSZ), the signature as sent, a SHA-256 fed
+# with the canonical request up to the payload hash that ends it, and
+# X-Amz-Content-SHA256 when sent. A plain tuple: built on every request, where a
+# NamedTuple's constructor cost ~1 us.
+HeaderCheck = tuple["_Credential", bytes, bytes, Any, bytes | None]
 
 
 class _Credential(NamedTuple):
@@ -123,6 +134,9 @@ class _Credential(NamedTuple):
     signed_names: tuple[bytes, ...]
     signed_string: bytes
     signer: _HmacSha256  # keyed with the day's signing key
+    # X-Amz-Date -> the HMAC's inner hash fed with the string to sign's first three lines
+    # (algorithm, time, scope), the same for every request of that second.
+    started: dict[bytes, Any]
 
 
 def _amz_time(value: str) -> int:
@@ -179,7 +193,10 @@ class SigV4Verifier:
     _signing_keys: dict[tuple[str, str], _HmacSha256] = field(default_factory=dict, repr=False)
     _paths: dict[bytes, bytes] = field(default_factory=dict, repr=False)
     _credentials: dict[bytes, _Credential] = field(default_factory=dict, repr=False)
-    _times: dict[str, int] = field(default_factory=dict, repr=False)
+    _times: dict[bytes, tuple[int, str]] = field(default_factory=dict, repr=False)
+    _heads: dict[tuple[bytes, str, bytes, bytes, tuple[bytes, ...]], Any] = field(
+        default_factory=dict, repr=False
+    )
 
     def signer(self, access_key: str, date: str) -> _HmacSha256:
         """The HMAC keyed with kSigning for (key, date), derived once a day per key."""
@@ -202,20 +219,21 @@ class SigV4Verifier:
                 self._paths[raw_path] = path
         return path
 
-    def request_time(self, stamp: str) -> int:
-        seconds = self._times.get(stamp)
-        if seconds is None:
-            try:
-                seconds = _amz_time(stamp)
-            except ValueError:
-                raise IncompleteSignature(
-                    f"Date must be in ISO-8601 'basic format'. Got '{stamp}'. "
-                    "See http://en.wikipedia.org/wiki/ISO_8601"
-                ) from None
-            if len(self._times) >= _MAX_CACHED:
-                self._times.clear()
-            self._times[stamp] = seconds
-        return seconds
+    def request_time(self, amz_date: bytes) -> tuple[int, str]:
+        """Epoch seconds and text of an X-Amz-Date value, memoised on its bytes (a client
+        sends the same one for a whole second)."""
+        stamp = amz_date.decode("latin-1")
+        try:
+            seconds = _amz_time(stamp)
+        except ValueError:
+            raise IncompleteSignature(
+                f"Date must be in ISO-8601 'basic format'. Got '{stamp}'. "
+                "See http://en.wikipedia.org/wiki/ISO_8601"
+            ) from None
+        if len(self._times) >= _MAX_CACHED:
+            self._times.clear()
+        self._times[amz_date] = (seconds, stamp)
+        return seconds, stamp
 
     def credential(self, authorization: bytes) -> tuple[_Credential, bytes]:
         """The validated credential and the signature of an Authorization header (an
@@ -266,6 +284,7 @@ class SigV4Verifier:
             signed_names,
             signed_string.encode("latin-1"),
             self.signer(access_key, date),
+            {},
         )
         if sep and signature == signature_text.encode("latin-1"):  # the usual shape
             if len(self._credentials) >= _MAX_CACHED:
@@ -294,8 +313,10 @@ class SigV4Verifier:
 
         amz_date = by_name.get(b"x-amz-date")
         if amz_date:
-            stamp = amz_date.decode("latin-1")
-            seconds = self.request_time(stamp)
+            known_time = self._times.get(amz_date)
+            if known_time is None:
+                known_time = self.request_time(amz_date)
+            seconds, stamp = known_time
         elif by_name.get(b"date"):
             date_header = by_name[b"date"].decode("latin-1")
             try:
@@ -310,7 +331,7 @@ class SigV4Verifier:
                 "Authorization header requires existence of either a 'X-Amz-Date' or a "
                 "'Date' header."
             )
-        if credential.date != stamp[:8]:
+        if stamp[:8] != credential.date:
             raise InvalidSignature(
                 f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of "
                 f"date from HTTP: '{credential.date}' != '{stamp[:8]}', from '{stamp}'."
@@ -332,39 +353,66 @@ class SigV4Verifier:
         if declared is not None and len(declared) != 64:
             raise InvalidSignature(_PAYLOAD_HASH_MISMATCH)
 
-        # Lowercase(name) ':' Trimall(value), one line per signed header (SigV4's rule);
-        # then all of the canonical request but the payload hash, which ends it. Built
-        # in bytes, as received: no decoding per header.
+        # All of the canonical request but the payload hash, which ends it, hashed: the
+        # same for every request a client sends to one operation within one second (the
+        # signed headers are typically content-type, host and x-amz-date), so it is
+        # memoised on what it is made of and only the payload hash is fed per request.
+        values = tuple([by_name.get(name, b"") for name in credential.signed_names])
+        key = (credential.signed_string, method, raw_path, query_string, values)
+        head_hash = self._heads.get(key)
+        if head_hash is None:
+            head_hash = _sha256(
+                self.canonical_head(method, raw_path, query_string, credential, values)
+            )
+            if len(self._heads) >= _MAX_CACHED:
+                self._heads.clear()
+            self._heads[key] = head_hash
+        stamp_bytes = amz_date or stamp.encode("latin-1")
+        return (credential, stamp_bytes, signature, head_hash, declared)
+
+    def canonical_head(
+        self,
+        method: str,
+        raw_path: bytes,
+        query_string: bytes,
+        credential: _Credential,
+        values: tuple[bytes, ...],
+    ) -> bytes:
+        """The canonical request up to its payload hash. Lowercase(name) ':' Trimall(value),
+        one line per signed header (SigV4's rule), built in bytes as received."""
         lines = b"".join(
             [
-                b"%s:%s\n" % (name, b" ".join(by_name.get(name, b"").split()))
-                for name in credential.signed_names
+                b"%s:%s\n" % (name, b" ".join(value.split()))
+                for name, value in zip(credential.signed_names, values, strict=True)
             ]
         )
-        canonical_head = b"%s\n%s\n%s\n%s\n%s\n" % (
+        return b"%s\n%s\n%s\n%s\n%s\n" % (
             method.encode("latin-1"),
             self.canonical_path(raw_path),
             canonical_query(query_string),
             lines,
             credential.signed_string,
         )
-        stamp_bytes = amz_date or stamp.encode("latin-1")
-        return (credential, stamp_bytes, signature, canonical_head, declared)
 
     def check_signature(self, checked: HeaderCheck, body: bytes) -> str:
         """The access key id that signed the request whose headers gave `checked` and whose
         body is `body`; raises an `AuthError` otherwise."""
-        credential, stamp, signature, canonical_head, declared = checked
+        credential, stamp, signature, head_hash, declared = checked
         body_hash = _sha256(body).hexdigest().encode() if body else EMPTY_SHA256
         if declared is not None and declared != body_hash:
             raise InvalidSignature(_PAYLOAD_HASH_MISMATCH)
-        string_to_sign = b"%s\n%s\n%s\n%s" % (
-            _ALGORITHM_BYTES,
-            stamp,
-            credential.scope,
-            _sha256(canonical_head + body_hash).hexdigest().encode(),
-        )
-        if not hmac.compare_digest(credential.signer.hexdigest(string_to_sign), signature):
+        canonical = head_hash.copy()
+        canonical.update(body_hash)
+        signer = credential.signer
+        started = credential.started.get(stamp)
+        if started is None:
+            started = signer.start(b"%s\n%s\n%s\n" % (_ALGORITHM_BYTES, stamp, credential.scope))
+            if len(credential.started) >= _MAX_CACHED:
+                credential.started.clear()
+            credential.started[stamp] = started
+        if not hmac.compare_digest(
+            signer.finish(started, canonical.hexdigest().encode()), signature
+        ):
             raise InvalidSignature(_SIGNATURE_MISMATCH)
         return credential.access_key
 
