@@ -1,5 +1,5 @@
 # The few commands a developer needs; each is a short script under scripts/.
-.PHONY: setup run test lint bench
+.PHONY: setup run test lint bench bench-list
 
 .venv/.installed: pyproject.toml
 	scripts/setup
@@ -16,5 +16,10 @@ test: .venv/.installed
 lint: .venv/.installed
 	.venv/bin/ruff check services tests bench
 
+# `make bench` runs every benchmark in turn (hours); `make bench NAME=catalog` one of them,
+# `ARGS="--backend sqlite"` passes its options; `make bench-list` names them all.
 bench: .venv/.installed
-	.venv/bin/python -m bench.catalog
+	scripts/bench $(NAME) $(ARGS)
+
+bench-list:
+	@scripts/bench --list

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.recommender [--rate 200] [--duration 15] [--second hrnn|popularity]
 
 Starts the real stack on loopback (engine, catalog, registry, recommender under uvicorn,
-ACCESS_LOG=false, SQLite databases) with tests/utils/stack.py, trains the ml-100k
+ACCESS_LOG=false, SQLite databases) with services/cli/stack.py, trains the ml-100k
 campaigns the comparison needs on the local engine, then sends
 `GET /users/{id}/recommendations?models=A,B` for random user ids at a constant rate.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.loadgen import collector_paused
-from tests.utils.stack import start_stack
+from services.cli.stack import start_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared/datasets/ml-100k"

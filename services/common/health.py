@@ -1,8 +1,11 @@
-"""`GET /healthz` (the process is alive) and `GET /readyz` (its dependencies answer)."""
+"""`GET /healthz` (the process is alive, and which release it runs) and `GET /readyz` (its
+dependencies answer)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Awaitable, Callable
+from functools import cache
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -20,13 +23,30 @@ class Readiness(BaseModel):
     checks: dict[str, str]
 
 
+@cache
+def package_version() -> str:
+    """The installed videorecs release (pyproject.toml's version), or "unknown" when the
+    code runs from a tree that was never installed."""
+    try:
+        return importlib.metadata.version("videorecs")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class Liveness(BaseModel):
+    """`/healthz`'s body."""
+
+    status: str
+    version: str
+
+
 def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", summary="Liveness", operation_id="health-alive")
-    async def healthz() -> dict[str, str]:
-        """Answers from the process alone."""
-        return {"status": "ok"}
+    async def healthz() -> Liveness:
+        """Answers from the process alone: "ok" and the release it runs."""
+        return Liveness(status="ok", version=package_version())
 
     @router.get(
         "/readyz",

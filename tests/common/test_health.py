@@ -1,8 +1,9 @@
-"""/healthz, /readyz (200, then 503 once the database is gone) and /metrics."""
+"""/healthz (with the release), /readyz (200, then 503 once the database is gone), /metrics."""
 
 from __future__ import annotations
 
 import shutil
+import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,9 @@ from fastapi import APIRouter, FastAPI
 
 from services.common import BaseServiceSettings, create_app
 from services.common.db import SessionDep, create_engine, create_sessionmaker, database_ready
+from services.common.health import package_version
 from tests.utils.databases import postgres_admin_url
+from tests.utils.servers import ROOT
 
 router = APIRouter()
 
@@ -52,7 +55,8 @@ async def test_ready_then_unavailable_when_database_is_gone(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://h") as client:
-            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            alive = (await client.get("/healthz")).json()
+            assert alive == {"status": "ok", "version": package_version()}
             ready = await client.get("/readyz")
             assert (ready.status_code, ready.json()) == (
                 200,
@@ -113,3 +117,11 @@ async def test_metrics_through_a_reverse_proxy_are_a_404(tmp_path: Path) -> None
         assert "http_requests_total" not in answer.text
     for answer in direct:  # the escaped path does reach the route
         assert answer.status_code == 200 and "http_requests_total" in answer.text
+
+
+def test_the_version_is_pyprojects() -> None:
+    """The installed metadata, which /healthz and `videorecs --version` report, is the
+    version pyproject.toml declares (a stale install would differ: `make setup`)."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        declared = tomllib.load(file)["project"]["version"]
+    assert package_version() == declared

@@ -1,8 +1,10 @@
-"""Every service image runs as a non-root user (docker itself is not needed: the files are read)."""
+"""Every service image runs as a non-root user with a HEALTHCHECK (docker itself is not
+needed: the files are read)."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,36 @@ def test_what_the_image_writes_belongs_to_its_user(dockerfile: Path) -> None:
         if line.upper().startswith("VOLUME "):
             for volume in re.findall(r'"([^"]+)"', line) or line.split()[1:]:
                 assert f"chown -R app:app {volume}" in run, f"{volume} is not chowned"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_the_image_has_a_healthcheck(dockerfile: Path) -> None:
+    """Each server image probes its own /healthz; the cli image runs one-shot jobs (the
+    bootstrap), which have no server to probe: it says so with HEALTHCHECK NONE."""
+    checks = [line for line in _final_stage(dockerfile) if line.upper().startswith("HEALTHCHECK")]
+    assert len(checks) == 1, f"{dockerfile}: one HEALTHCHECK in the final stage"
+    if dockerfile.parent.name == "cli":
+        assert checks[0].split()[1:] == ["NONE"]
+    else:
+        assert " CMD " in f" {checks[0]} " and "/healthz" in checks[0]
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_the_build_copies_what_pyproject_names(dockerfile: Path) -> None:
+    """pyproject.toml names README.md (readme) and LICENSE (license-files): building the
+    project without them fails, so the build stage copies them beside it."""
+    copies = " ".join(line for line in dockerfile.read_text().splitlines() if "pyproject" in line)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        assert name in copies, f"{dockerfile}: {name} is not copied with pyproject.toml"
+
+
+def test_the_engine_image_installs_pyprojects_torch_as_the_cpu_build() -> None:
+    """The image installs torch before the project, from PyTorch's CPU index: the same
+    release as pyproject.toml's pin (else `pip install .[engine]` would replace it with
+    PyPI's CUDA build), with the `+cpu` label only that index serves."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        engine = tomllib.load(file)["project"]["optional-dependencies"]["engine"]
+    (pin,) = [spec.removeprefix("torch==") for spec in engine if spec.startswith("torch==")]
+    build = (ROOT / "services/engine/Dockerfile").read_text()
+    assert f'"torch=={pin}+cpu"' in build
+    assert "--index-url https://download.pytorch.org/whl/cpu" in build

@@ -150,7 +150,7 @@ def test_malformed_bodies_get_aws_errors_never_5xx(engine: RunningServer) -> Non
 
 
 def test_health(engine: RunningServer) -> None:
-    assert httpx.get(engine.url + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(engine.url + "/healthz").json()["status"] == "ok"
     ready = httpx.get(engine.url + "/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok", "campaigns": "ok"}

@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, insert, inspect, pool, text
+from sqlalchemy import DateTime, MetaData, bindparam, insert, inspect, pool, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -117,7 +117,9 @@ async def test_upgrade_renames_names_that_already_clash(database_url: str) -> No
                     "INSERT INTO registered_model "
                     "(name, campaign_arn, type, sort_order, created_at, updated_at) "
                     "VALUES (:name, :arn, 'ranking', 0, :now, :now)"
-                ),
+                    # Typed, so SQLAlchemy converts it (sqlite3's own datetime adapter is
+                    # deprecated since Python 3.12).
+                ).bindparams(bindparam("now", type_=DateTime(timezone=True))),
                 {"name": name, "arn": VALUES["campaign_arn"], "now": utc_now()},
             )
     await engine.dispose()
