@@ -19,9 +19,9 @@ async function route() {
   let view;
   document.body.classList.add('is-loading');
   try {
-    if (segments[0] === 'users' && /^\d+$/.test(segments[1] || '')) {
+    if (segments[0] === 'users' && segments[1] !== undefined) {
       view = `user:${segments[1]}`;
-      await renderUser(main, Number(segments[1]), params, signal);
+      await renderUser(main, decodeSegment(segments[1]), params, signal);
     } else {
       view = 'home';
       await renderHome(main, signal);
@@ -53,3 +53,13 @@ document.querySelector('[data-skip]')?.addEventListener('click', (event) => {
 });
 window.addEventListener('hashchange', route);
 route();
+
+// A path segment as typed; a malformed escape (`%E0`) is kept as it is, for the page to
+// name it, rather than failing the whole view.
+function decodeSegment(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -127,3 +128,10 @@ def screenshots(artifacts_dir: Path) -> Path:
     path = artifacts_dir / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client for reading the APIs beside the browser."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from playwright.async_api import Browser, Page, expect
 
+from tests.frontend.pages import get_json, shot, tile_ids
 from tests.utils.credentials import boto_credentials
 from tests.utils.stack import Stack
 
@@ -53,22 +53,6 @@ POSTERS_SETTLED = """() => [...document.querySelectorAll('.poster img')].every((
 })"""
 
 
-@pytest.fixture
-async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
-
-
-async def get_json(client: httpx.AsyncClient, url: str, **params: Any) -> Any:
-    response = await client.get(url, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def shot(page: Page, folder: Path, name: str) -> None:
-    await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
 async def check_posters(page: Page) -> None:
     """No broken image anywhere; posters that cannot load show their title card."""
     await page.wait_for_function(POSTERS_SETTLED)
@@ -76,13 +60,6 @@ async def check_posters(page: Page) -> None:
     cards = page.locator(".tile .title-card")
     assert await cards.count() > 0
     await expect(cards.first).to_be_visible()
-
-
-async def tile_ids(page: Page, row: str) -> list[int]:
-    ids = await page.locator(f'[data-row="{row}"] .tile[data-movie-id]').evaluate_all(
-        "tiles => tiles.map((t) => Number(t.dataset.movieId))"
-    )
-    return [int(i) for i in ids]
 
 
 async def test_home_lists_models_with_metrics(

@@ -284,7 +284,7 @@ class TestAdminForms:
             page = (await client.get("/admin/?done=added")).text
             assert "Model added." in page
             assert "<td>Similar</td>" in page
-            assert '<td class="recipe">aws-sims</td>' in page
+            assert '<td class="recipe" data-label="Recipe">aws-sims</td>' in page
             model_id = (await client.get("/models")).json()["data"][0]["id"]
 
             edit = await client.get(f"/admin/models/{model_id}/edit")

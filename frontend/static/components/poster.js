@@ -4,16 +4,18 @@
 
 import { h } from '../dom.js';
 
-// Card colours, picked from the film id so a film keeps its colour everywhere.
+// Card colours, picked from the film id so a film keeps its colour everywhere. Both ends
+// of every gradient hold white text at 4.9:1 or more (WCAG AA asks 4.5:1;
+// tests/frontend/test_browser.py measures it on the page).
 const PALETTES = [
-  ['#312e81', '#6366f1'],
-  ['#7c2d12', '#f97316'],
-  ['#134e4a', '#14b8a6'],
-  ['#701a75', '#d946ef'],
-  ['#1e3a8a', '#3b82f6'],
-  ['#3f6212', '#84cc16'],
-  ['#881337', '#f43f5e'],
-  ['#422006', '#ca8a04'],
+  ['#312e81', '#4f46e5'],
+  ['#7c2d12', '#c2410c'],
+  ['#134e4a', '#0f766e'],
+  ['#701a75', '#a21caf'],
+  ['#1e3a8a', '#1d4ed8'],
+  ['#3f6212', '#4d7c0f'],
+  ['#881337', '#be123c'],
+  ['#422006', '#a16207'],
 ];
 
 export function genreLabel(movie, genreNames) {
@@ -36,6 +38,48 @@ export function titleCard(movie, genreNames) {
   );
 }
 
+// Whether a poster host answers, learnt from its first posters: when the first two asked
+// of it both fail (offline, blocked) it is taken as down and no other poster is asked of
+// it, so an offline page logs two failed loads instead of one per film, and every tile
+// keeps its title card. One success and every poster is asked for (a single missing one
+// then fails alone). Probing is one poster at a time, the others waiting for the verdict.
+const PROBES = 2;
+const hosts = new Map(); // origin -> { up: true | false | null, failures, probe }
+
+function loads(url) {
+  return new Promise((resolve) => {
+    const probe = new Image();
+    probe.referrerPolicy = 'no-referrer';
+    probe.onload = () => resolve(probe.naturalWidth > 0);
+    probe.onerror = () => resolve(false);
+    probe.src = url;
+  });
+}
+
+// Whether to ask for `url`: true once its host is known to serve; false when the host is
+// down or `url` itself was a failed probe.
+async function worthLoading(url) {
+  const origin = new URL(url).origin;
+  let host = hosts.get(origin);
+  if (!host) {
+    host = { up: null, failures: 0, probe: null };
+    hosts.set(origin, host);
+  }
+  while (host.up === null) {
+    if (host.probe) {
+      await host.probe;
+      continue;
+    }
+    host.probe = loads(url);
+    const ok = await host.probe;
+    host.probe = null;
+    if (ok) host.up = true;
+    else if (++host.failures >= PROBES) host.up = false;
+    if (!ok) return false;
+  }
+  return host.up;
+}
+
 export function poster(movie, genreNames) {
   const frame = h('div', { class: 'poster' }, titleCard(movie, genreNames));
   if (movie.poster_url && /^https?:\/\//.test(movie.poster_url)) {
@@ -52,8 +96,11 @@ export function poster(movie, genreNames) {
       else img.remove();
     });
     img.addEventListener('error', () => img.remove());
-    img.src = movie.poster_url;
-    frame.append(img);
+    worthLoading(movie.poster_url).then((worth) => {
+      if (!worth) return;
+      img.src = movie.poster_url;
+      frame.append(img);
+    });
   }
   return frame;
 }
@@ -83,8 +130,10 @@ export function yourRating(rating) {
 }
 
 // One tile. `extra` is appended under the text (stars, a badge); `onSelect` makes the
-// whole tile a button (similar items: pick a new seed).
-export function tile(movie, genreNames, { extra = null, onSelect = null, label = null, badge = null } = {}) {
+// whole tile a button (similar items: pick a new seed) whose accessible name is
+// `action` (read first, hidden on screen) followed by the tile's visible text, so the
+// name a speech-input user says is the one they see (WCAG 2.5.3).
+export function tile(movie, genreNames, { extra = null, onSelect = null, action = 'Show films similar to', badge = null } = {}) {
   const body = [
     poster(movie, genreNames),
     badge ? h('span', { class: 'tile__badge' }, badge) : null,
@@ -104,12 +153,8 @@ export function tile(movie, genreNames, { extra = null, onSelect = null, label =
       attrs,
       h(
         'button',
-        {
-          type: 'button',
-          class: 'tile__button',
-          'aria-label': label || `Show films similar to ${movie.title}`,
-          onclick: () => onSelect(movie),
-        },
+        { type: 'button', class: 'tile__button', onclick: () => onSelect(movie) },
+        h('span', { class: 'visually-hidden' }, `${action}: `),
         body,
       ),
     );

@@ -9,6 +9,7 @@ export function createRow({ title, subtitle = '', kind = '', name = '' }) {
   const sub = h('p', { class: 'row__subtitle' }, subtitle);
   const meta = h('p', { class: 'row__meta' });
   const body = h('div', { class: 'row__body' });
+  const nav = h('div', { class: 'row__nav' });
   const el = h(
     'section',
     {
@@ -17,6 +18,7 @@ export function createRow({ title, subtitle = '', kind = '', name = '' }) {
       dataset: name ? { row: name } : {},
     },
     h('header', { class: 'row__header' }, h('div', {}, heading, sub), meta),
+    nav,
     body,
   );
 
@@ -25,6 +27,10 @@ export function createRow({ title, subtitle = '', kind = '', name = '' }) {
     setTitle(text, subtitleText) {
       heading.textContent = text;
       if (subtitleText !== undefined) sub.textContent = subtitleText;
+    },
+    // Navigation between the header and the films (the similar-items seed trail).
+    setNav(content) {
+      nav.replaceChildren(...(content ? [content] : []));
     },
     setMeta(text) {
       meta.textContent = text || '';

@@ -11,7 +11,7 @@ export function controlPanel(page) {
   const modeSelect = select('mode', 'Mode',
     Object.entries(MODES).map(([value, m]) => [value, m.label]), state.mode,
     // A new mode starts from that mode's defaults, like a fresh visit.
-    (value) => page.navigate({ mode: value, m1: undefined, m2: undefined, genre: undefined, seed: undefined, order: undefined }));
+    (value) => page.navigate({ mode: value, m1: undefined, m2: undefined, genre: undefined, seed: undefined, trail: undefined, order: undefined }));
   const controls = [modeSelect];
   const modelOptions = [['none', 'No model'], ...state.ofType.map((m) => [String(m.id), m.name])];
   const valueOf = (id) => (id === null ? 'none' : String(id));
@@ -31,12 +31,13 @@ export function controlPanel(page) {
     const noRanker = !state.rankers.length;
     controls.push(
       select('model1', 'Similar-items model', modelOptions, valueOf(state.m1), (v) => page.navigate({ m1: v })),
-      select('order', 'Ordering', [['popular', 'Most popular'], ['personal', 'Personalized']],
+      // `popular` is the URL's value for the model's own order (kept so old links work).
+      select('order', 'Ordering', [['popular', "The model's own order"], ['personal', 'Re-ranked for you']],
         state.order, (v) => page.navigate({ order: v }), {
           disabled: noRanker,
           hint: noRanker
             ? 'Register a ranking model to personalize this list.'
-            : `Personalized re-ranks with ${state.rankers[0].name}.`,
+            : `Re-ranked for you by ${state.rankers[0].name}.`,
         }),
     );
   }
@@ -59,12 +60,12 @@ export function controlPanel(page) {
     h('button', {
       type: 'button', class: 'button', id: 'prev-user', disabled: prev === null,
       'aria-label': prev === null ? 'Previous user (this is the first user)' : `Previous user (${prev})`,
-      onclick: () => page.navigate({ seed: undefined }, { userId: prev }),
+      onclick: () => page.navigate({ seed: undefined, trail: undefined }, { userId: prev }),
     }, h('span', { 'aria-hidden': 'true' }, '← '), 'Previous'),
     h('button', {
       type: 'button', class: 'button', id: 'next-user', disabled: next === null,
       'aria-label': next === null ? 'Next user (this is the last user)' : `Next user (${next})`,
-      onclick: () => page.navigate({ seed: undefined }, { userId: next }),
+      onclick: () => page.navigate({ seed: undefined, trail: undefined }, { userId: next }),
     }, 'Next', h('span', { 'aria-hidden': 'true' }, ' →')),
     h('a', { class: 'button button--ghost', id: 'home', href: '#/' }, 'Home'),
   );

@@ -13,11 +13,30 @@ import { controlPanel, summaryPanel, userPanel } from './user-sidebar.js';
 // After a film is picked as the new seed, keyboard focus goes to the rebuilt row.
 let focusSimilarRow = false;
 
+// How many earlier seeds the similar-items trail keeps (in the URL).
+const MAX_TRAIL = 12;
+
 // The ranking view marks every film the user rated, so it asks the catalog for all of a
 // user's reviews: its largest page, above the most any ml-100k user has (737).
 const ALL_RATINGS = 1000;
 
-export async function renderUser(main, userId, params, signal) {
+// A user id as the catalog knows them: a whole number from 1.
+const USER_ID = /^[1-9]\d{0,8}$/;
+
+export async function renderUser(main, rawId, params, signal) {
+  if (!USER_ID.test(rawId)) {
+    document.title = 'videorecs · No such user';
+    main.replaceChildren(
+      h('section', { class: 'panel panel--narrow' },
+        h('h1', {}, 'No such user'),
+        h('p', { class: 'notice notice--error', role: 'alert' },
+          `“${rawId.slice(0, 40)}” is not a user id: user ids are whole numbers from 1 up.`),
+        h('p', {}, h('a', { class: 'button', href: '#/' }, 'Back to the models')),
+      ),
+    );
+    return;
+  }
+  const userId = Number(rawId);
   let user;
   try {
     user = await catalog.user(userId);
@@ -81,6 +100,7 @@ function resolveState(params, models, genres) {
     m2: null,
     genre: 'all',
     seed: null,
+    trail: [],
     order: 'popular',
   };
   if (mode === 'recommendations') state.m2 = pick(params.get('m2'), ofType[1]?.id ?? null);
@@ -91,6 +111,9 @@ function resolveState(params, models, genres) {
   if (mode === 'similar') {
     const seed = Number.parseInt(params.get('seed') || '', 10);
     state.seed = seed > 0 ? seed : null;
+    // The seeds clicked through before this one, oldest first (see similarRows).
+    state.trail = state.seed === null ? [] : (params.get('trail') || '').split(',')
+      .map((id) => Number.parseInt(id, 10)).filter((id) => id > 0).slice(-MAX_TRAIL);
     state.order = params.get('order') === 'personal' && state.rankers.length ? 'personal' : 'popular';
   }
   return state;
@@ -103,6 +126,7 @@ function paramsOf(state) {
   if (state.mode === 'ranking') params.genre = state.genre;
   if (state.mode === 'similar') {
     if (state.seed !== null) params.seed = String(state.seed);
+    if (state.trail.length) params.trail = state.trail.join(',');
     params.order = state.order;
   }
   params.reviews = state.reviews ? 'on' : 'off';
@@ -207,9 +231,13 @@ class UserPage {
       }
       const model = this.modelById(id);
       return this.addRow({ title: `${slot}: ${model.name}`, subtitle: model.recipe || '', kind: 'model', name: `model-${index + 1}` }, async (row) => {
-        const answer = await recommender.recommendations(this.user.id, id, { signal: this.signal });
+        const [answer, ratings] = await Promise.all([
+          recommender.recommendations(this.user.id, id, { signal: this.signal }),
+          this.userRatings(),
+        ]);
         const block = answer.blocks[0];
-        this.fillBlock(row, block, model);
+        this.fillBlock(row, block, model, { extraOf: (item) => ratedBy(ratings, item) });
+        if (!block.error) row.setMeta(withRatingsNote(callTime(block), ratings));
       });
     });
   }
@@ -226,8 +254,8 @@ class UserPage {
     ]);
   }
 
-  // The user's own rating of each film they reviewed, by film id, from the same catalog
-  // call as the reviews row; shared by the ranking view's rows. Optional: on failure the
+  // The user's own rating of each film they reviewed, by film id; shared by every row
+  // that shows a model's films, so a film the user already rated says so. Optional: on failure the
   // films show without stars, the row says so, and a row's "Try again" asks again.
   userRatings() {
     this.ratings ??= catalog.reviews(this.user.id, ALL_RATINGS).then(
@@ -309,12 +337,18 @@ class UserPage {
         r.message('This user has no reviews to start from.');
         return;
       }
-      const answer = await recommender.similar(this.user.id, model.id, state.seed, state.order === 'personal', {
-        signal: this.signal,
-      });
+      const [answer, ratings, trail] = await Promise.all([
+        recommender.similar(this.user.id, model.id, state.seed, state.order === 'personal', {
+          signal: this.signal,
+        }),
+        this.userRatings(),
+        // Titles of the earlier seeds; one that cannot be read shows as its id.
+        Promise.all(state.trail.map((id) => catalog.movie(id).catch(() => ({ id, title: `Film ${id}` })))),
+      ]);
       const seed = answer.seed;
       r.setTitle(`Similar to ${seed.title}`, `${model.name} · click a film to explore from it`);
-      const seedTile = tile(seed, this.genreNames, { badge: 'Seed' });
+      r.setNav(trail.length ? this.seedTrail(trail, seed) : null);
+      const seedTile = tile(seed, this.genreNames, { badge: 'Seed', extra: ratedBy(ratings, seed) });
       seedTile.classList.add('tile--seed');
       const divider = h('li', { class: 'tile tile--divider', 'aria-hidden': 'true' },
         h('span', {}, 'If you liked this…'));
@@ -322,8 +356,10 @@ class UserPage {
         before: [seedTile, divider],
         onSelect: (movie) => {
           focusSimilarRow = true;
-          this.navigate({ seed: String(movie.id) });
+          const trailIds = [...state.trail, state.seed].slice(-MAX_TRAIL);
+          this.navigate({ seed: String(movie.id), trail: trailIds.join(',') });
         },
+        extraOf: (item) => ratedBy(ratings, item),
       });
       const order = answer.reranked_by
         ? `re-ranked for you by ${answer.reranked_by.name}`
@@ -332,6 +368,26 @@ class UserPage {
     });
     row.el.tabIndex = -1;
     return [row];
+  }
+
+  // The films clicked through to reach this seed, each a way back to it; the first is
+  // where the user started.
+  seedTrail(trail, seed) {
+    const back = (index) => () => {
+      focusSimilarRow = true;
+      this.navigate({
+        seed: String(trail[index].id),
+        trail: trail.slice(0, index).map((m) => m.id).join(',') || undefined,
+      });
+    };
+    return h('nav', { class: 'seed-trail', 'aria-label': 'Seeds you came through' },
+      h('button', { type: 'button', class: 'button button--small seed-trail__first', onclick: back(0) },
+        `Back to ${trail[0].title}`),
+      h('ol', { class: 'seed-trail__list' },
+        trail.map((movie, index) => h('li', {},
+          h('button', { type: 'button', class: 'seed-trail__link', onclick: back(index) }, movie.title))),
+        h('li', { 'aria-current': 'step' }, seed.title)),
+    );
   }
 }
 
