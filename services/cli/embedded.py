@@ -3,8 +3,10 @@
 Starts engine, catalog, registry and frontend as child processes on loopback, loads the
 catalog if it is empty, runs the pipeline (which reuses everything a previous run made),
 then starts the recommender with the already-watched filter and waits for Ctrl-C.
-State lives in one folder (`.data/` by default): databases, model artifacts, the
-training CSV, logs and the generated development secrets.
+Meanwhile a service that exits is restarted (services/cli/supervisor.py); one that keeps
+failing stops the app with the reason. State lives in one folder (`.data/` by default):
+databases, model artifacts, the training CSV, logs, the generated development secrets and
+`services.json` (each service's process and restarts, for `videorecs status`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,17 @@ from services.cli.progress import LogProgress, PipelineProgress, RichProgress
 from services.cli.registry import RegistryError
 from services.cli.secrets import SECRETS_FILE, load_or_create
 from services.cli.state_dir import PRIVATE_UMASK, make_private
-from services.cli.supervisor import Child, ChildFailed, port_in_use, spawn, stop_all, wait_ready
+from services.cli.supervisor import (
+    SERVICES_FILE,
+    Child,
+    ChildFailed,
+    Supervisor,
+    port_in_use,
+    spawn,
+    spawn_standby,
+    stop_all,
+    wait_ready,
+)
 from services.cli.topology import Topology, app_path
 
 # What the last run made that the next one needs before the pipeline has run.
@@ -45,6 +57,8 @@ class UpConfig:
     port: int = 8000
     base_port: int = 8001
     recipes: tuple[str, ...] = ALL_RECIPES
+    # A warm spare per service, so a restart skips the imports (services/cli/standby.py).
+    spares: bool = True
 
     def ports(self) -> dict[str, int]:
         return {
@@ -90,10 +104,15 @@ class EmbeddedApp:
     def __init__(self, config: UpConfig, console: Console) -> None:
         self.config = config
         self.console = console
-        self.children: list[Child] = []
         state = config.state_dir.resolve()
         self.state = state
         make_private(state)  # a folder from an older, looser run is tightened too
+        self.supervisor = Supervisor(
+            self._spawn_child,
+            spare_spawner=self._spawn_spare if config.spares else None,
+            status_file=state / SERVICES_FILE,
+            report=lambda line: console.print(line, highlight=False),
+        )
         self.secrets, self.secrets_created = load_or_create(state / SECRETS_FILE)
         ports = config.ports()
         self.topology = Topology(
@@ -109,12 +128,31 @@ class EmbeddedApp:
             import_roots=(str(state / IMPORTS_DIR),),
         )
 
-    def _spawn(self, name: str) -> Child:
+    @property
+    def children(self) -> list[Child]:
+        return list(self.supervisor.children.values())
+
+    def _spawn_child(self, name: str) -> Child:
+        """One service's process with the topology's current settings (a restart too)."""
         port = self.config.ports()[name]
-        child = spawn(name, app_path(name), host=self.config.host, port=port,
-                      env=self.topology.env(name), log_dir=self.state / "logs")
-        self.children.append(child)
-        return child
+        return spawn(name, app_path(name), host=self.config.host, port=port,
+                     env=self.topology.env(name), log_dir=self.state / "logs")
+
+    def _spawn_spare(self, name: str) -> Child:
+        return spawn_standby(
+            name,
+            app_path(name),
+            host=self.config.host,
+            port=self.config.ports()[name],
+            env=self.topology.env(name),
+            log_dir=self.state / "logs",
+        )
+
+    async def _start_ready(self, names: list[str]) -> None:
+        started = [self.supervisor.spawn(name) for name in names]
+        await asyncio.gather(*(wait_ready(c, others=self.children) for c in started))
+        for name in names:
+            self.supervisor.set_state(name, "running")
 
     def _remembered_filter(self) -> str | None:
         try:
@@ -135,9 +173,7 @@ class EmbeddedApp:
         if self.topology.exclude_filter_arn:
             names.append("recommender")
         progress.start("services", f"Starting {', '.join(names)}")
-        first = {name: self._spawn(name) for name in names}
-        await asyncio.gather(*(wait_ready(c, others=list(first.values()))
-                               for c in first.values()))
+        await self._start_ready(names)
         progress.finish("services", "ready")
 
         # The catalog load and the pipeline touch different databases: run them together.
@@ -161,12 +197,11 @@ class EmbeddedApp:
         self._remember(result)
         if result.filter_arn != self.topology.exclude_filter_arn:
             self.topology.exclude_filter_arn = result.filter_arn
-            if "recommender" in first:
-                stop_all([first["recommender"]])
-                self.children.remove(first["recommender"])
+            if "recommender" in names:
+                stop_all([self.supervisor.children["recommender"]])
+                self.supervisor.forget("recommender")
             progress.start("recommender", "Starting the recommender")
-            recommender = self._spawn("recommender")
-            await wait_ready(recommender, others=self.children)
+            await self._start_ready(["recommender"])
             progress.finish("recommender", "ready")
         return result
 
@@ -181,17 +216,13 @@ class EmbeddedApp:
         progress.finish("catalog", summary)
 
     async def watch(self, stop: asyncio.Event) -> None:
-        """Return when `stop` is set; raise if a child dies meanwhile."""
-        while not stop.is_set():
-            for child in self.children:
-                child.check_alive()
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
+        """Return when `stop` is set, restarting children that exit meanwhile; raise
+        ChildFailed when one keeps failing."""
+        await self.supervisor.watch(stop)
 
-    def stop(self) -> None:
-        stop_all(self.children)
+    async def stop(self) -> None:
+        await self.supervisor.cancel_restarts()
+        await asyncio.to_thread(self.supervisor.stop_all)
 
 
 def _banner(app: EmbeddedApp, seconds: float) -> str:
@@ -203,6 +234,7 @@ def _banner(app: EmbeddedApp, seconds: float) -> str:
         f"  admin pages: {admin_url} — user and password in {secrets_path}"
         + (" (generated now)" if app.secrets_created else ""),
         f"  logs: {app.state / 'logs'}/<service>.log",
+        "  a service that exits is restarted; `videorecs status` shows restarts",
         "  press Ctrl-C to stop",
     ]
     return "\n".join(lines)
@@ -230,6 +262,7 @@ async def _main(config: UpConfig, console: Console) -> int:
         stopper.cancel()
         startup.result()
         console.print(_banner(app, time.monotonic() - started))
+        app.supervisor.keep_spares()
         await app.watch(stop)
         console.print("stopping…")
         return 0
@@ -237,7 +270,7 @@ async def _main(config: UpConfig, console: Console) -> int:
         console.print(f"[red]error:[/] {exc}", highlight=False)
         return 1
     finally:
-        await asyncio.to_thread(app.stop)
+        await app.stop()
 
 
 async def _start(app: EmbeddedApp, reporter: RichProgress | LogProgress) -> PipelineResult:

@@ -1,15 +1,49 @@
-"""`videorecs status`: campaigns on the Personalize endpoint, models in the registry."""
+"""`videorecs status`: the processes of a running `videorecs up` (with their restarts),
+campaigns on the Personalize endpoint, models in the registry."""
 
 from __future__ import annotations
 
+import json
+import os
 from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
 from services.cli.personalize import list_all
+from services.cli.supervisor import SERVICES_FILE
 from services.common.aws import AwsSettings, open_clients
+
+
+def running_services(state_dir: Path) -> dict[str, Any] | None:
+    """services.json of the `videorecs up` that runs on `state_dir`, None if none runs."""
+    try:
+        body: dict[str, Any] = json.loads((state_dir / SERVICES_FILE).read_text())
+        os.kill(int(body["pid"]), 0)  # that run is still alive (a leftover file is not)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return body
+
+
+def print_services(console: Console, state_dir: Path) -> dict[str, Any] | None:
+    """The table of `videorecs up`'s children, if one runs on `state_dir`."""
+    body = running_services(state_dir)
+    if body is None:
+        console.print(f"no `videorecs up` is running on {state_dir}", highlight=False)
+        return None
+    table = Table("service", "url", "pid", "state", "since", "restarts", "last exit", "spare")
+    for name, row in body["services"].items():
+        last = "-"
+        if row.get("last_exit"):
+            last = f"{row['last_exit']} at {row['last_exit_at']}"
+        table.add_row(name, row["url"], str(row.get("pid") or "-"), row["state"],
+                      row.get("started_at") or "-", str(row.get("restarts", 0)), last,
+                      row.get("spare") or "-")
+    _show(console, table)
+    return body
 
 
 async def print_status(
@@ -55,6 +89,8 @@ def _show(console: Console, table: Table) -> None:
     if console.is_terminal:
         console.print(table)
         return
-    console.print("\t".join(str(c.header) for c in table.columns), highlight=False)
-    for row in zip(*(c.cells for c in table.columns), strict=True):
-        console.print("\t".join(str(cell) for cell in row), highlight=False, soft_wrap=True)
+    # Straight to the stream: Rich would expand the tabs into spaces.
+    lines = ["\t".join(str(c.header) for c in table.columns)]
+    lines += ["\t".join(str(cell) for cell in row)
+              for row in zip(*(c.cells for c in table.columns), strict=True)]
+    console.file.write("\n".join(lines) + "\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,8 @@ import pytest
 
 from services.cli.main import build_parser, main
 from services.cli.pipeline import ALL_RECIPES, PipelineConfig
+from services.cli.status import running_services
+from services.cli.supervisor import SERVICES_FILE
 
 
 def test_every_subcommand_is_declared() -> None:
@@ -70,3 +74,20 @@ def test_console_script_is_installed() -> None:
     )
     assert done.returncode == 0
     assert "{up,prepare,load-catalog,pipeline,status}" in done.stdout
+
+
+def test_up_keeps_warm_spares_unless_told_not_to() -> None:
+    assert build_parser().parse_args(["up"]).spares is True
+    assert build_parser().parse_args(["up", "--no-spares"]).spares is False
+
+
+def test_status_ignores_the_services_file_of_a_run_that_is_gone(tmp_path: Path) -> None:
+    """services.json outlives a `videorecs up` killed with -9: only a live run counts."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    body = {"pid": gone.pid, "services": {}}
+    (tmp_path / SERVICES_FILE).write_text(json.dumps(body))
+    assert running_services(tmp_path) is None
+    body["pid"] = os.getpid()
+    (tmp_path / SERVICES_FILE).write_text(json.dumps(body))
+    assert running_services(tmp_path) == body

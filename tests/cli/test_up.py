@@ -4,16 +4,9 @@ that reuses everything."""
 
 from __future__ import annotations
 
-import os
-import random
-import signal
 import stat
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -21,67 +14,13 @@ import httpx
 import pytest
 
 from services.cli.prepare import CSV_NAME
-from services.cli.supervisor import port_in_use
-
-READY_LINE = "videorecs is running at"
-# The two cheapest recipes with a "Personal Recommendations" model: the full default set
-# is what bench/startup.py times, and lab_stack already trains every recipe once.
-RECIPES = ("aws-user-personalization", "aws-popularity-count")
-FIRST_START_TIMEOUT = 420  # trains every recipe; CI machines are small
-NEXT_START_TIMEOUT = 90
-
-
-def _free_port_block(count: int = 5) -> int:
-    """A base port with `count` consecutive free ports on loopback."""
-    for _ in range(200):
-        base = random.randrange(20_000, 60_000)
-        if not any(port_in_use("127.0.0.1", base + i) for i in range(count)):
-            return base
-    pytest.fail("no block of free loopback ports")
-
-
-@dataclass
-class UpRun:
-    process: subprocess.Popen[bytes]
-    output: Path
-    url: str
-
-    def text(self) -> str:
-        return self.output.read_text(errors="replace")
-
-
-@contextmanager
-def videorecs_up(workdir: Path, movielens_dir: Path, posters: Path, base: int,
-                 timeout: float) -> Iterator[UpRun]:
-    output = workdir / f"up-{time.monotonic_ns()}.log"
-    cmd = [str(Path(sys.executable).with_name("videorecs")), "up",
-           "--data", str(movielens_dir.resolve()), "--posters", str(posters.resolve()),
-           "--port", str(base), "--base-port", str(base + 1), "--recipes", *RECIPES]
-    with output.open("wb") as out:
-        process = subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "COLUMNS": "200"})
-    run = UpRun(process, output, f"http://127.0.0.1:{base}")
-    try:
-        deadline = time.monotonic() + timeout
-        while READY_LINE not in run.text():
-            if process.poll() is not None:
-                pytest.fail(f"videorecs up exited with {process.returncode}:\n{run.text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"videorecs up not ready after {timeout}s:\n{run.text()}")
-            time.sleep(0.25)
-        yield run
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def _stop_with_ctrl_c(run: UpRun, base: int) -> None:
-    run.process.send_signal(signal.SIGINT)
-    assert run.process.wait(timeout=40) == 0, run.text()
-    assert "stopping" in run.text()
-    busy = [base + i for i in range(5) if port_in_use("127.0.0.1", base + i)]
-    assert busy == [], f"children still listening on {busy}"
+from services.cli.supervisor import free_port_block
+from tests.cli.running import (
+    FIRST_START_TIMEOUT,
+    NEXT_START_TIMEOUT,
+    stop_with_ctrl_c,
+    videorecs_up,
+)
 
 
 def _personal_recommendations(url: str) -> list[dict[str, object]]:
@@ -101,7 +40,7 @@ def _personal_recommendations(url: str) -> list[dict[str, object]]:
 def test_up_serves_recommendations_stops_on_ctrl_c_and_restarts_fast(
     tmp_path: Path, movielens_dir: Path, posters_file: Path
 ) -> None:
-    base = _free_port_block()
+    base = free_port_block()
     with videorecs_up(tmp_path, movielens_dir, posters_file, base, FIRST_START_TIMEOUT) as run:
         home = httpx.get(run.url + "/", timeout=10)
         assert home.status_code == 200 and "text/html" in home.headers["content-type"]
@@ -113,7 +52,7 @@ def test_up_serves_recommendations_stops_on_ctrl_c_and_restarts_fast(
         assert str(secrets) in run.text()
         _assert_private(tmp_path / ".data")
         _assert_engine_reads_only_the_imports_folder(tmp_path / ".data", base + 4)
-        _stop_with_ctrl_c(run, base)
+        stop_with_ctrl_c(run, base)
     _assert_private(tmp_path / ".data")
 
     # A folder from an older version, made under a looser umask: the next start tightens it.
@@ -130,7 +69,7 @@ def test_up_serves_recommendations_stops_on_ctrl_c_and_restarts_fast(
         assert "trained" not in text and "created" not in text
         assert _personal_recommendations(run.url) == first_items
         _assert_private(state)
-        _stop_with_ctrl_c(run, base)
+        stop_with_ctrl_c(run, base)
     _assert_private(state)
 
 
@@ -197,7 +136,7 @@ def test_busy_port_is_refused_before_anything_starts(
         done = subprocess.run(
             [str(Path(sys.executable).with_name("videorecs")), "up",
              "--data", str(movielens_dir.resolve()), "--posters", str(posters_file.resolve()),
-             "--port", str(busy), "--base-port", str(_free_port_block())],
+             "--port", str(busy), "--base-port", str(free_port_block())],
             cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
         )
     assert done.returncode == 1

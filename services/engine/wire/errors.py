@@ -159,8 +159,24 @@ async def render_unexpected(request: Request, exc: Exception) -> Response:
     request id and does not re-raise: a re-raised exception reaches uvicorn, which then
     closes the connection, and a client's next pooled request on it fails with a reset.
     """
+    content_type = JSON_11 if request.url.path == "/" else "application/json"
+    # Imported here, as in services.common.errors: SQLAlchemy's error classes.
+    from services.common.db import database_problem
+
+    problem = database_problem(exc)
+    if problem is not None:
+        # An outage (PostgreSQL restarting, say), not a bug: a 503, which AWS SDKs retry
+        # with backoff, and no trace in the log.
+        logger.warning("%s on %s %s: %r", problem, request.method, request.url.path, exc)
+        return error_response(
+            "ServiceUnavailableException",
+            f"Service unavailable: {problem}. Retry later.",
+            503,
+            content_type,
+            {"Retry-After": "5"},
+        )
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response("ServiceUnavailableException", "Internal error.", 500, "application/json")
+    return error_response("ServiceUnavailableException", "Internal error.", 500, content_type)
 
 
 

@@ -1,10 +1,14 @@
 """Calls to the registry service: which models exist and which campaign each one uses.
 
 The model list is cached for MODELS_CACHE_SECONDS, so the hot path does not ask the
-registry (which describes every campaign to fill in `recipe`) on every request.
+registry (which describes every campaign to fill in `recipe`) on every request. While the
+registry cannot be reached (restarting, say), the last list it gave is used: the pages
+keep answering with the models of a few seconds ago instead of a 503.
 """
 
 from __future__ import annotations
+
+import logging
 
 import httpx
 
@@ -12,6 +16,8 @@ from services.common.errors import BadGateway, NotFound, UpstreamUnavailable
 from services.common.http import create_http_client
 from services.recommender.cache import TtlCache
 from services.recommender.models import RegisteredModel
+
+logger = logging.getLogger(__name__)
 
 REGISTRY_TIMEOUT = httpx.Timeout(5.0, connect=1.0)
 REGISTRY_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
@@ -25,6 +31,7 @@ class RegistryClient:
     def __init__(self, http: httpx.AsyncClient, *, ttl: float) -> None:
         self.http = http
         self._cache: TtlCache[str, list[RegisteredModel]] = TtlCache(ttl)
+        self._last: list[RegisteredModel] | None = None  # the last list the registry gave
 
     async def _fetch(self) -> list[RegisteredModel]:
         try:
@@ -37,18 +44,29 @@ class RegistryClient:
             )
         if response.status_code != 200:
             raise BadGateway(f"registry answered HTTP {response.status_code} to the model list")
-        return [RegisteredModel.model_validate(row) for row in response.json()["data"]]
+        models = [RegisteredModel.model_validate(row) for row in response.json()["data"]]
+        self._last = models
+        return models
 
-    async def models(self) -> list[RegisteredModel]:
-        """Every registered model, ordered by type, sort order and name (as the registry orders)."""
-        return await self._cache.get("models", self._fetch)
+    async def models(self, *, stale_ok: bool = True) -> list[RegisteredModel]:
+        """Every registered model, ordered by type, sort order and name (as the registry
+        orders); the last known list while the registry is unavailable, if `stale_ok`."""
+        try:
+            return await self._cache.get("models", self._fetch)
+        except UpstreamUnavailable as exc:
+            if self._last is None or not stale_ok:
+                raise
+            logger.warning("registry unavailable, using the last model list: %s", exc.message)
+            return self._last
 
     async def model(self, model_id: int) -> RegisteredModel:
         """One model by registry id; a miss re-reads the registry once before answering 404."""
         for fresh in (False, True):
             if fresh:
                 self._cache.clear()
-            for model in await self.models():
+            # A model missing from the last known list may be new: 503, not 404, while
+            # the registry cannot say.
+            for model in await self.models(stale_ok=not fresh):
                 if model.id == model_id:
                     return model
         raise NotFound(f"model {model_id} is not registered")
