@@ -20,7 +20,6 @@ import io
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import httpx
 from bench.loadgen import collector_paused
 from services.catalog.genres import GENRES
 from services.catalog.loader import load_movielens
+from services.cli.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared/datasets/ml-100k"
@@ -150,12 +150,6 @@ def hey_constant_rate(url: str, args: argparse.Namespace) -> dict[str, float]:
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:

@@ -41,6 +41,7 @@ from botocore.config import Config
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from services.cli.ports import free_port
 from services.common.aws import sigv4_headers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,14 +112,6 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(99), errors))
 end
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:

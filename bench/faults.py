@@ -38,7 +38,7 @@ from services.cli.faults import (
     videorecs_up,
 )
 from services.cli.pipeline import ALL_RECIPES
-from services.cli.supervisor import free_port_block
+from services.cli.ports import free_port_block
 from services.cli.topology import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,24 +26,10 @@ from pathlib import Path
 
 import httpx
 
+from services.cli.ports import free_port_block
+
 ROOT = Path(__file__).resolve().parents[1]
 ANSWER_TIMEOUT = 600
-
-
-def _free_block(count: int = 5) -> int:
-    for _ in range(200):
-        base = random.randrange(20_000, 60_000)
-        ok = True
-        for port in range(base, base + count):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise SystemExit("no block of free ports")
 
 
 def _fresh_clone(target: Path) -> None:
@@ -109,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     data = args.data.resolve()
     posters = data.parent / "ml-100k-posters" / "u.item"
-    base = _free_block()
+    base = free_port_block()
     url = f"http://127.0.0.1:{base}"
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 

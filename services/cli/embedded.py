@@ -24,6 +24,7 @@ from rich.console import Console
 
 from services.cli.personalize import PipelineError
 from services.cli.pipeline import ALL_RECIPES, PipelineConfig, PipelineResult, run_pipeline
+from services.cli.ports import port_in_use
 from services.cli.prepare import DataError
 from services.cli.progress import LogProgress, PipelineProgress, RichProgress
 from services.cli.registry import RegistryError
@@ -34,7 +35,6 @@ from services.cli.supervisor import (
     Child,
     ChildFailed,
     Supervisor,
-    port_in_use,
     spawn,
     spawn_standby,
     stop_all,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import socket
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from rich.console import Console
 
 from services.cli.embedded import load_catalog
 from services.cli.pipeline import ALL_RECIPES, PipelineConfig, PipelineResult, run_pipeline
+from services.cli.ports import free_port
 from services.cli.progress import LogProgress
 from services.cli.secrets import Secrets, generate
 from services.cli.supervisor import Child, spawn, stop_all, wait_ready
@@ -45,13 +45,6 @@ def sqlite_databases(tmp_dir: Path) -> DatabaseUrlFactory:
         return f"sqlite+aiosqlite:///{tmp_dir / f'{service}.db'}"
 
     return factory
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def frontend_present() -> bool:

@@ -19,9 +19,7 @@ import collections
 import datetime
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -42,25 +40,6 @@ SERVICE_ARGS = {"frontend": ["--loop", "asyncio"]}
 
 class ChildFailed(RuntimeError):
     pass
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-def free_port_block(host: str = "127.0.0.1", count: int = 5) -> int:
-    """A base port with `count` consecutive ports free on `host` (an app's five)."""
-    for _ in range(200):
-        base = random.randrange(20_000, 60_000)
-        if not any(port_in_use(host, base + i) for i in range(count)):
-            return base
-    raise RuntimeError(f"no block of {count} free ports on {host}")
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from services.cli.faults import UpRun
 from services.cli.faults import videorecs_up as _videorecs_up
-from services.cli.supervisor import port_in_use
+from services.cli.ports import port_in_use
 
 # The two cheapest recipes with a "Personal Recommendations" model: the full default set
 # is what bench/startup.py times, and lab_stack already trains every recipe once.

@@ -24,7 +24,7 @@ from services.cli.faults import (
     run_faults,
     table,
 )
-from services.cli.supervisor import free_port_block
+from services.cli.ports import free_port_block
 from tests.cli.running import (
     FIRST_START_TIMEOUT,
     stop_with_ctrl_c,

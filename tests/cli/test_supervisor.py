@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from services.cli.ports import free_port_block
 from services.cli.supervisor import (
     SERVICES_FILE,
     Child,
     ChildFailed,
     RestartPolicy,
     Supervisor,
-    free_port_block,
 )
 
 # A stand-in service: answers 200 to any GET (wait_ready polls /healthz).

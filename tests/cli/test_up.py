@@ -13,8 +13,8 @@ import boto3
 import httpx
 import pytest
 
+from services.cli.ports import free_port_block
 from services.cli.prepare import CSV_NAME
-from services.cli.supervisor import free_port_block
 from tests.cli.running import (
     FIRST_START_TIMEOUT,
     NEXT_START_TIMEOUT,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+
+from services.cli.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,12 +30,6 @@ def raw_get(base_url: str, target: str, headers: dict[str, str] | None = None) -
         return httpx.Response(answer.status, headers=answer.getheaders(), content=answer.read())
     finally:
         connection.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
