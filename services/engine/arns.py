@@ -38,6 +38,12 @@ class Arns:
     def filter(self, name: str) -> str:
         return f"{self.prefix}:filter/{name}"
 
+    def batch_inference_job(self, name: str) -> str:
+        return f"{self.prefix}:batch-inference-job/{name}"
+
+    def batch_segment_job(self, name: str) -> str:
+        return f"{self.prefix}:batch-segment-job/{name}"
+
     def event_tracker(self) -> str:
         return f"{self.prefix}:event-tracker/{secrets.token_hex(4)}"
 

@@ -161,3 +161,29 @@ class Lease(SQLModel, table=True):
     arn: str = Field(primary_key=True, max_length=256)
     owner: str = Field(max_length=256)
     expires: float
+
+
+class BatchInferenceJob(ResourceBase, table=True):
+    """CreateBatchInferenceJob: JSON lines in, one JSON line of recommendations out per line."""
+
+    __tablename__ = "batch_inference_job"
+    solution_version_arn: str = Field(index=True, max_length=256)
+    filter_arn: str | None = Field(default=None, max_length=256)
+    num_results: int = 25
+    input_path: str = Field(max_length=256)
+    output_path: str = Field(max_length=256)
+    role_arn: str | None = Field(default=None, max_length=256)
+    # batchInferenceJobConfig as JSON (only its empty form is accepted: coverage.py).
+    job_config: str | None = Field(default=None, sa_type=Text)
+
+
+class BatchSegmentJob(ResourceBase, table=True):
+    """CreateBatchSegmentJob: item (or item attribute) lines in, the users most likely to
+    interact with them out."""
+
+    __tablename__ = "batch_segment_job"
+    solution_version_arn: str = Field(index=True, max_length=256)
+    num_results: int = 25
+    input_path: str = Field(max_length=256)
+    output_path: str = Field(max_length=256)
+    role_arn: str | None = Field(default=None, max_length=256)

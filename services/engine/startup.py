@@ -29,6 +29,8 @@ from services.engine.artifacts import artifact_store
 from services.engine.config import Settings
 from services.engine.context import EngineContext
 from services.engine.controlplane import (
+    batch_inference_jobs,
+    batch_segment_jobs,
     campaigns,
     dataset_groups,
     datasets,
@@ -39,6 +41,8 @@ from services.engine.controlplane import (
 from services.engine.crud import set_status
 from services.engine.metrics import EngineMetrics
 from services.engine.models import (
+    BatchInferenceJob,
+    BatchSegmentJob,
     Campaign,
     Dataset,
     DatasetFiles,
@@ -60,6 +64,9 @@ SIMPLE = {
     Solution: solutions,
     Filter: filters,
     EventTracker: event_trackers,
+    # Batch jobs run again from the start: their output appears whole or not at all.
+    BatchInferenceJob: batch_inference_jobs,
+    BatchSegmentJob: batch_segment_jobs,
 }
 
 
@@ -229,9 +236,7 @@ def lifespan_for(settings: Settings):  # type: ignore[no-untyped-def]
         await ctx.artifacts.sweep_staging()
         ctx.spawn("lease-sweeper", _sweep(ctx), leased=False)
         await ctx.serving.feed.start()
-        ctx.spawn(
-            "event-feed", ctx.serving.feed.run(settings.EVENTS_POLL_SECONDS), leased=False
-        )
+        ctx.spawn("event-feed", ctx.serving.feed.run(settings.EVENTS_POLL_SECONDS), leased=False)
         try:
             yield
         finally:

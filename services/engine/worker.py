@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -106,11 +107,16 @@ class TrainingWorker:
         return self._pool
 
     async def run(self, *args: Any) -> TrainingOutcome:
+        return await self.call(train_job, *args)  # type: ignore[no-any-return]
+
+    async def call(self, job: Callable[..., Any], *args: Any) -> Any:
+        """`job(*args)` in a worker process (a module-level function, picklable arguments):
+        training, and batch jobs (services/engine/batch.py)."""
         try:
-            future: Future[TrainingOutcome] = self._executor().submit(train_job, *args)
+            future: Future[Any] = self._executor().submit(job, *args)
         except BrokenProcessPool:
             self._pool = None
-            future = self._executor().submit(train_job, *args)
+            future = self._executor().submit(job, *args)
         try:
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:

@@ -11,6 +11,8 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from services.engine.controlplane import (
+    batch_inference_jobs,
+    batch_segment_jobs,
     campaigns,
     dataset_groups,
     datasets,
@@ -49,5 +51,7 @@ HANDLERS: dict[str, Handler] = {
     **filters.OPERATIONS,
     **event_trackers.OPERATIONS,
     **recipes.OPERATIONS,
+    **batch_inference_jobs.OPERATIONS,
+    **batch_segment_jobs.OPERATIONS,
 }
 OPERATIONS: dict[str, Handler] = {name: _checked(name, h) for name, h in HANDLERS.items()}

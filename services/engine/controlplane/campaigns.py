@@ -20,11 +20,12 @@ from services.engine.controlplane.common import (
     require_final,
     stamps,
 )
+from services.engine.controlplane.solution_versions import version_recipe
 from services.engine.crud import exists, get_resource, list_page
 from services.engine.lifecycle import StepFailed
 from services.engine.models import Campaign, SolutionVersion
 from services.engine.wire import validate
-from services.engine.wire.errors import AlreadyExists, InUse
+from services.engine.wire.errors import AlreadyExists, InUse, InvalidInput
 
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
@@ -101,8 +102,12 @@ def resume_update(ctx: EngineContext, arn: str, version_arn: str) -> None:
 
 
 async def _active_version(session: Any, arn: str) -> SolutionVersion:
-    version = await get_resource(session=session, model=SolutionVersion, arn=arn)
-    require_active(version, "solution version")
+    version, _, recipe, recipe_type = await version_recipe(session, arn)
+    if recipe_type == "USER_SEGMENTATION":  # as on AWS: segments come from batch jobs only
+        raise InvalidInput(
+            f"Solution version {arn} was trained with {recipe} (USER_SEGMENTATION), which "
+            "cannot be deployed: use CreateBatchSegmentJob."
+        )
     return version
 
 

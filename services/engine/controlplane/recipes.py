@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 # AWS's legacy HRNN variants. The engine has no metadata or cold-start HRNN, so they are
 # neither listed nor accepted (they used to be aliases that trained plain aws-hrnn, which
 # told a client it had what it had not). Solutions created with them before keep training
-# aws-hrnn (solution_versions.py); nothing new can use them.
+# aws-hrnn (`trained_recipe`); nothing new can use them.
 LEGACY_ALIASES = {"aws-hrnn-coldstart": "aws-hrnn", "aws-hrnn-metadata": "aws-hrnn"}
 FEATURE_TRANSFORMATIONS = {
     "aws-sims": "sims",
@@ -23,6 +23,12 @@ FEATURE_TRANSFORMATIONS = {
 }
 # Recipes are part of the service, not created by users: one fixed date.
 PUBLISHED = 1543622400.0  # 2018-12-01
+
+
+def trained_recipe(arn: str) -> str:
+    """The recipe a stored solution's `recipe_arn` trains (a legacy alias: aws-hrnn)."""
+    name = name_of(arn)
+    return LEGACY_ALIASES.get(name, name)
 
 
 def recipe_from_arn(arn: str) -> tuple[str, Recipe]:

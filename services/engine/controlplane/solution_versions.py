@@ -13,13 +13,14 @@ from sqlalchemy import select
 from services.engine import lifecycle
 from services.engine.arns import name_of
 from services.engine.controlplane.common import drop_none, now, require_active, stamps
-from services.engine.controlplane.recipes import LEGACY_ALIASES
+from services.engine.controlplane.recipes import trained_recipe
 from services.engine.crud import get_resource, list_page, set_status
 from services.engine.lifecycle import StepFailed
 from services.engine.models import Solution, SolutionVersion
+from services.engine.recipes import RECIPES
 from services.engine.training_data import training_source
 from services.engine.wire import validate
-from services.engine.wire.errors import InUse, InvalidInput
+from services.engine.wire.errors import InUse, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from services.engine.context import EngineContext
@@ -56,8 +57,7 @@ async def _train(ctx: EngineContext, arn: str) -> None:
         event_type=solution.event_type,
         event_value_threshold=float(threshold) if threshold is not None else None,
     )
-    recipe = name_of(solution.recipe_arn)
-    recipe = LEGACY_ALIASES.get(recipe, recipe)  # solutions created before they were refused
+    recipe = trained_recipe(solution.recipe_arn)
     staging = ctx.artifacts.staging_dir()
     started = time.monotonic()
     try:
@@ -93,6 +93,19 @@ async def _train(ctx: EngineContext, arn: str) -> None:
 
 def resume(ctx: EngineContext, arn: str) -> None:
     ctx.spawn(arn, lifecycle.create(ctx, SolutionVersion, arn, lambda: _train(ctx, arn)))
+
+
+async def version_recipe(
+    session: Any, version_arn: str
+) -> tuple[SolutionVersion, Solution, str, str]:
+    """An ACTIVE solution version, its solution, recipe name and recipe type."""
+    version = await get_resource(session=session, model=SolutionVersion, arn=version_arn)
+    require_active(version, "solution version")
+    solution = await session.get(Solution, version.solution_arn)
+    if solution is None or solution.recipe_arn is None:
+        raise NotFound.arn(version.solution_arn)
+    recipe = trained_recipe(solution.recipe_arn)
+    return version, solution, recipe, RECIPES[recipe].recipe_type
 
 
 async def create_solution_version(ctx: EngineContext, body: dict[str, Any]) -> dict[str, Any]:

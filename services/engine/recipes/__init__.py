@@ -7,6 +7,12 @@ from pathlib import Path
 
 from services.engine.recipes.base import Recipe, TrainedModel, TrainingData
 from services.engine.recipes.hrnn import Hrnn, HrnnModel
+from services.engine.recipes.item_affinity import (
+    ItemAffinity,
+    ItemAffinityModel,
+    ItemAttributeAffinity,
+    ItemAttributeAffinityModel,
+)
 from services.engine.recipes.popularity import PopularityCount, PopularityModel
 from services.engine.recipes.ranking import PersonalizedRanking, PersonalizedRankingModel
 from services.engine.recipes.similar_items import SimilarItems, SimilarItemsModel
@@ -35,6 +41,8 @@ RECIPES: dict[str, Recipe] = {
         SimilarItems(),
         PersonalizedRanking(),
         PopularityCount(),
+        ItemAffinity(),
+        ItemAttributeAffinity(),
     )
 }
 
@@ -47,6 +55,8 @@ MODELS: dict[str, type[TrainedModel]] = {
         SimilarItemsModel,
         PersonalizedRankingModel,
         PopularityModel,
+        ItemAffinityModel,
+        ItemAttributeAffinityModel,
     )
 }
 

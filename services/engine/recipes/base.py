@@ -34,7 +34,9 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-RecipeType = Literal["USER_PERSONALIZATION", "RELATED_ITEMS", "PERSONALIZED_RANKING"]
+RecipeType = Literal[
+    "USER_PERSONALIZATION", "RELATED_ITEMS", "PERSONALIZED_RANKING", "USER_SEGMENTATION"
+]
 ProgressCallback = Callable[[float, str], None]  # (fraction done 0..1, message)
 
 

@@ -18,7 +18,14 @@ import pyarrow.compute as pc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.engine.artifacts import ArtifactStore
-from services.engine.dataset_files import combine, interaction_parts, record_parts, records
+from services.engine.dataset_files import (
+    InteractionParts,
+    RecordParts,
+    combine,
+    interaction_parts,
+    record_parts,
+    records,
+)
 
 EMPTY = np.empty(0, dtype=np.int64)
 
@@ -83,12 +90,19 @@ async def load_group(
     parts = await interaction_parts(**where)
     items = await record_parts(**where, dataset_type="ITEMS")
     users = await record_parts(**where, dataset_type="USERS")
+    return await asyncio.to_thread(build_group, arn, parts, items, users)
+
+
+def build_group(
+    arn: str, parts: InteractionParts, items: RecordParts, users: RecordParts
+) -> GroupData:
+    """`load_group`'s work in one synchronous call, from parts already listed (a batch job
+    in the worker process builds its group with it)."""
     group = GroupData(arn)
     group.read_through = parts.last_id
-    table = await asyncio.to_thread(combine, parts)
-    group.item_attributes = await asyncio.to_thread(records, items)
-    group.user_attributes = await asyncio.to_thread(records, users)
-    await asyncio.to_thread(_index, group, table)
+    group.item_attributes = records(items)
+    group.user_attributes = records(users)
+    _index(group, combine(parts))
     return group
 
 

@@ -114,6 +114,57 @@ def _items(dep: Deployment, indices: np.ndarray, scores: np.ndarray | None) -> l
     ]
 
 
+def recommendations(
+    dep: Deployment,
+    *,
+    user_id: str | None,
+    item_id: str | None,
+    num: int,
+    mask: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """GetRecommendations' answer as item indices and scores (None: the recipe gives none);
+    batch inference jobs (services/engine/batch.py) call it too."""
+    if dep.recipe_type == "RELATED_ITEMS":
+        return dep.model.similar_items(
+            item=dep.model.item_index.get(item_id or ""), num=num, allowed=mask
+        )
+    return dep.model.recommend(
+        history=dep.history(user_id),
+        num=num,
+        allowed=mask,
+        user_features=dep.group.user_attributes.get(user_id or ""),
+    )
+
+
+def ranked(
+    dep: Deployment, *, input_list: list[str], mask: np.ndarray | None, user_id: str | None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """GetPersonalizedRanking's answer: the known, allowed items of `input_list` ordered
+    (indices, scores), then the ids the model does not know, in their order; duplicates
+    count once. Batch inference jobs call it too."""
+    index = dep.model.item_index
+    known: list[int] = []
+    unknown: list[str] = []
+    seen: set[str] = set()
+    for item_id in input_list:
+        if item_id in seen:
+            continue
+        seen.add(item_id)
+        i = index.get(item_id)
+        if i is None:
+            unknown.append(item_id)
+        elif mask is None or mask[i]:
+            known.append(i)
+    if not known:
+        return np.empty(0, np.int64), np.empty(0, np.float32), unknown
+    ordered, scores = dep.model.rank(
+        history=dep.history(user_id),
+        candidates=np.asarray(known, dtype=np.int64),
+        user_features=dep.group.user_attributes.get(user_id or ""),
+    )
+    return ordered, scores, unknown
+
+
 async def get_recommendations(ctx: EngineContext, raw: bytes) -> dict[str, Any]:
     """POST /recommendations (GetRecommendations)."""
     body = read_json(raw)
@@ -136,23 +187,13 @@ async def get_recommendations(ctx: EngineContext, raw: bytes) -> dict[str, Any]:
             "call GetPersonalizedRanking."
         )
     mask = await _mask(ctx, dep, body, filter_values, user_id)
-    if recipe_type == "RELATED_ITEMS":
-        if item_id is None:
-            raise InvalidInput(f"itemId is required: campaign {campaign_arn} serves RELATED_ITEMS.")
-        indices, scores = dep.model.similar_items(
-            item=dep.model.item_index.get(item_id), num=num, allowed=mask
+    if recipe_type == "RELATED_ITEMS" and item_id is None:
+        raise InvalidInput(f"itemId is required: campaign {campaign_arn} serves RELATED_ITEMS.")
+    if recipe_type != "RELATED_ITEMS" and user_id is None:
+        raise InvalidInput(
+            f"userId is required: campaign {campaign_arn} serves USER_PERSONALIZATION."
         )
-    else:
-        if user_id is None:
-            raise InvalidInput(
-                f"userId is required: campaign {campaign_arn} serves USER_PERSONALIZATION."
-            )
-        indices, scores = dep.model.recommend(
-            history=dep.history(user_id),
-            num=num,
-            allowed=mask,
-            user_features=dep.group.user_attributes.get(user_id),
-        )
+    indices, scores = recommendations(dep, user_id=user_id, item_id=item_id, num=num, mask=mask)
     ctx.metrics.observe_inference("GetRecommendations", recipe_type, time.perf_counter() - started)
     return {
         "itemList": _items(dep, indices[:num], scores),
@@ -187,27 +228,8 @@ async def get_personalized_ranking(ctx: EngineContext, raw: bytes) -> dict[str, 
         )
     started = time.perf_counter()
     mask = await _mask(ctx, dep, body, filter_values, user_id)
-    index = dep.model.item_index
-    known: list[int] = []
-    unknown: list[str] = []
-    seen: set[str] = set()
-    for item_id in input_list:
-        if item_id in seen:
-            continue
-        seen.add(item_id)
-        i = index.get(item_id)
-        if i is None:
-            unknown.append(item_id)
-        elif mask is None or mask[i]:
-            known.append(i)
-    ranking: list[dict[str, Any]] = []
-    if known:
-        ordered, scores = dep.model.rank(
-            history=dep.history(user_id),
-            candidates=np.asarray(known, dtype=np.int64),
-            user_features=dep.group.user_attributes.get(user_id),
-        )
-        ranking = _items(dep, ordered, scores)
+    ordered, scores, unknown = ranked(dep, input_list=input_list, mask=mask, user_id=user_id)
+    ranking = _items(dep, ordered, scores) if len(ordered) else []
     ranking.extend({"itemId": item_id} for item_id in unknown)
     ctx.metrics.observe_inference(
         "GetPersonalizedRanking", dep.recipe_type, time.perf_counter() - started

@@ -52,6 +52,22 @@ CAMPAIGN_CONFIG: dict[str, Rule] = {
     ),
 }
 
+# Batch jobs' input file and output folder (s3:// or file:// inside IMPORT_ROOTS).
+BATCH_LOCATIONS = (
+    "jobInput",
+    "jobInput.s3DataSource",
+    "jobInput.s3DataSource.path",
+    "jobOutput",
+    "jobOutput.s3DataDestination",
+    "jobOutput.s3DataDestination.path",
+)
+BATCH_KMS: dict[str, Rule] = {
+    f"{member}.kmsKeyArn": Refused(
+        "is not supported by this engine: it does not encrypt with KMS keys."
+    )
+    for member in ("jobInput.s3DataSource", "jobOutput.s3DataDestination")
+}
+
 # (service, operation) -> {member path: rule}; a member path missing here is refused.
 # Paths are dotted through structures; a list's element members follow the list's name
 # (eventList.itemId).
@@ -160,6 +176,49 @@ COVERAGE: dict[tuple[str, str], dict[str, Rule]] = {
     # `domain` lists the domain recipes: there are none here, so the answer is empty, as
     # it is for a domain without recipes.
     ("personalize", "ListRecipes"): _honoured("recipeProvider", "domain", *LIST),
+    ("personalize", "CreateBatchInferenceJob"): _honoured(
+        "jobName",
+        "solutionVersionArn",
+        "filterArn",
+        "numResults",
+        "roleArn",  # stored and returned; the engine reads and writes with its own credentials
+        "batchInferenceJobConfig",
+        *BATCH_LOCATIONS,
+        batchInferenceJobMode=DefaultOnly(
+            "BATCH_INFERENCE", "there is no theme generation (no generative model)"
+        ),
+        themeGenerationConfig=Refused(
+            "is not supported by this engine: there is no theme generation (no generative model)."
+        ),
+        tags=TAGS,
+        **BATCH_KMS,
+        **{
+            "batchInferenceJobConfig.itemExplorationConfig": Refused(
+                "is not supported by this engine: its recipes do no item exploration."
+            ),
+            "batchInferenceJobConfig.rankingInfluence": Refused(
+                "is not supported by this engine: rankings are not re-weighted by popularity "
+                "or freshness."
+            ),
+        },
+    ),
+    ("personalize", "DescribeBatchInferenceJob"): _honoured("batchInferenceJobArn"),
+    ("personalize", "ListBatchInferenceJobs"): _honoured("solutionVersionArn", *LIST),
+    ("personalize", "CreateBatchSegmentJob"): _honoured(
+        "jobName",
+        "solutionVersionArn",
+        "numResults",
+        "roleArn",  # stored and returned, as for batch inference
+        *BATCH_LOCATIONS,
+        filterArn=Refused(
+            "is not supported by this engine: segment filters select users (UserID filters), "
+            "which its filters do not support."
+        ),
+        tags=TAGS,
+        **BATCH_KMS,
+    ),
+    ("personalize", "DescribeBatchSegmentJob"): _honoured("batchSegmentJobArn"),
+    ("personalize", "ListBatchSegmentJobs"): _honoured("solutionVersionArn", *LIST),
     ("personalize-runtime", "GetRecommendations"): _honoured(
         "campaignArn",
         "itemId",

@@ -173,8 +173,11 @@ def test_registry_names_and_types():
         "aws-similar-items",
         "aws-personalized-ranking",
         "aws-popularity-count",
+        "aws-item-affinity",
+        "aws-item-attribute-affinity",
     }
     assert get_recipe("aws-sims").recipe_type == "RELATED_ITEMS"
+    assert get_recipe("aws-item-affinity").recipe_type == "USER_SEGMENTATION"
     assert get_recipe("aws-similar-items").recipe_type == "RELATED_ITEMS"
     with pytest.raises(KeyError, match="Unknown recipe 'aws-nope'"):
         get_recipe("aws-nope")
