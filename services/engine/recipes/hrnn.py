@@ -17,6 +17,7 @@ request costs `bptt` small matrix-vector products.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -180,6 +181,20 @@ class Hrnn(Recipe):
         seed: int,
         progress: ProgressCallback | None = None,
     ) -> TrainedModel:
+        epochs = hyperparameters["epochs"]
+        for epoch, current in self.epochs(data, hyperparameters=hyperparameters, seed=seed):
+            snapshot = current
+            if progress:
+                progress(epoch / epochs, f"epoch {epoch}")
+        return snapshot()  # epochs >= 1 (the hyperparameter's range)
+
+    def epochs(
+        self, data: TrainingData, *, hyperparameters: dict[str, Any], seed: int
+    ) -> Iterator[tuple[int, Callable[[], HrnnModel]]]:
+        """Train, yielding (epoch, the model as it stands) after each epoch.
+
+        The model after epoch e does not depend on the epoch budget, so one run gives every
+        shorter budget's model too (bench/sequential.py scores them along the way)."""
         import torch
 
         hp = hyperparameters
@@ -203,6 +218,22 @@ class Hrnn(Recipe):
         optimizer = torch.optim.Adam(params, lr=hp["learning_rate"])
         x_all, y_all = torch.from_numpy(inputs), torch.from_numpy(targets)
         batch = hp["batch_size"]
+
+        def snapshot() -> HrnnModel:
+            with torch.no_grad():
+                table = embedding.weight[:n] @ gru.weight_ih_l0.T + gru.bias_ih_l0
+                return HrnnModel(
+                    data.item_ids,
+                    counts=distinct_user_counts(data),
+                    input_table=table.numpy(),
+                    w_hh=gru.weight_hh_l0.numpy().copy(),
+                    b_hh=gru.bias_hh_l0.numpy().copy(),
+                    w_out=out.weight.numpy().copy(),
+                    b_out=out.bias.numpy().copy(),
+                    window=hp["bptt"] if hp["recency_mask"] == "true" else 4 * hp["bptt"],
+                    exclude_seen=repeat_rate(data) < REPEAT_THRESHOLD,
+                )
+
         for epoch in range(hp["epochs"]):
             order = torch.from_numpy(rng.permutation(len(inputs)))
             for start in range(0, len(order), batch):
@@ -215,18 +246,4 @@ class Hrnn(Recipe):
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-            if progress:
-                progress((epoch + 1) / hp["epochs"], f"epoch {epoch + 1}")
-        with torch.no_grad():
-            table = embedding.weight[:n] @ gru.weight_ih_l0.T + gru.bias_ih_l0
-            return HrnnModel(
-                data.item_ids,
-                counts=distinct_user_counts(data),
-                input_table=table.numpy(),
-                w_hh=gru.weight_hh_l0.numpy().copy(),
-                b_hh=gru.bias_hh_l0.numpy().copy(),
-                w_out=out.weight.numpy().copy(),
-                b_out=out.bias.numpy().copy(),
-                window=hp["bptt"] if hp["recency_mask"] == "true" else 4 * hp["bptt"],
-                exclude_seen=repeat_rate(data) < REPEAT_THRESHOLD,
-            )
+            yield epoch + 1, snapshot
