@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from tests.engine.helpers import (
     create_group,
     deploy_many,
     recipe_arn,
+    synthetic_interactions,
     train_many,
     unique,
     wait_for,
@@ -111,3 +113,67 @@ def test_campaigns_survive_restart(
         ]
         assert failed["status"] == "CREATE FAILED"
         assert "restarted while this solution version was training" in failed["failureReason"]
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _training_worker(engine_pid: int, timeout: float = 60) -> int:
+    """The pool process that is training (a child of the engine using CPU; not the
+    multiprocessing resource tracker)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in alive(children(engine_pid)):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                before = _cpu_ticks(pid)
+            except OSError:
+                continue
+            if b"spawn_main" not in cmdline:
+                continue
+            time.sleep(0.3)
+            if _cpu_ticks(pid) > before:
+                return pid
+        time.sleep(0.2)
+    raise AssertionError("no training worker process was busy")
+
+
+def test_a_training_worker_killed_alone_fails_its_version_and_the_pool_recovers(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the worker process mid-training (the engine itself stays up): the version
+    is CREATE FAILED saying so, the campaigns keep answering, and the next training runs in
+    a new worker."""
+    env = engine_env(
+        f"sqlite:///{tmp_path / 'engine.db'}", f"file://{tmp_path / 'art'}",
+        IMPORT_ROOTS=str(tmp_path),
+    )
+    with run_server(ENGINE_APP, env=env, log_dir=tmp_path) as server:
+        p = boto_clients(server.url).personalize
+        group = create_group(p, tmp_path, rows=synthetic_interactions(n_users=300, per_user=40))
+        served = deploy_many(p, train_many(p, group["group"], ["aws-popularity-count"]))
+        solution = p.create_solution(
+            name=unique("long"),
+            datasetGroupArn=group["group"],
+            recipeArn=recipe_arn("aws-hrnn"),
+            solutionConfig={"algorithmHyperParameters": {"epochs": "200"}},
+        )["solutionArn"]
+        wait_for(p.describe_solution, "solution", solutionArn=solution)
+        version = p.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        worker = _training_worker(server.process.pid)
+        os.kill(worker, signal.SIGKILL)
+        failed = wait_for(
+            p.describe_solution_version, "solutionVersion", solutionVersionArn=version
+        )
+        assert failed["status"] == "CREATE FAILED", failed
+        assert "training worker process died" in failed["failureReason"], failed
+        assert server.process.poll() is None  # the engine itself kept running
+        runtime = boto_clients(server.url).runtime
+        answer = runtime.get_recommendations(
+            campaignArn=served["aws-popularity-count"], userId="u1", numResults=5
+        )
+        assert len(answer["itemList"]) == 5
+        # A new worker takes the next job.
+        assert train_many(p, group["group"], ["aws-popularity-count"])
