@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event, exc, text
+from sqlalchemy import event, exc, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,7 +39,9 @@ def create_engine(
     kwargs: dict[str, Any] = {"echo": echo}
     if isolation_level is not None:
         kwargs["isolation_level"] = isolation_level
-    if is_sqlite(url):
+    if is_sqlite(url) and "timeout" not in make_url(url).query:
+        # How long a write waits for another writer's lock before "database is locked"
+        # (a 503); `?timeout=<seconds>` in DATABASE_URL sets it.
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -108,6 +110,7 @@ def tables_ready(*tables: str) -> ReadinessCheck:
 
 NOT_MIGRATED = "the database is not ready: its tables do not exist yet (migrations not run)"
 UNAVAILABLE = "the database is unavailable"
+LOCKED = "the database is locked by another writer (SQLite); retry in a moment"
 # PostgreSQL SQLSTATEs: undefined table or column (migrations behind the code), and
 # classes 08 (connection), 53 (out of connections or memory) and 57 (shutting down).
 _NOT_MIGRATED_STATES = frozenset({"42P01", "42703"})
@@ -122,6 +125,8 @@ def database_problem(error: BaseException) -> str | None:
     """
     if isinstance(error, exc.DBAPIError):
         message = str(error.orig)
+        if message == "database is locked":
+            return LOCKED
         state = getattr(error.orig, "sqlstate", None) or ""
         if state in _NOT_MIGRATED_STATES or message.startswith(("no such table", "no such column")):
             return NOT_MIGRATED

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -78,8 +79,16 @@ def train_job(
         seed=seed,
     )
     out = Path(staging)
-    out.mkdir(parents=True)
-    result.model.save(out)
+    try:
+        out.mkdir(parents=True)
+        result.model.save(out)
+    except OSError as exc:
+        # A full disk, a quota or a file-size limit: no half-written model stays behind,
+        # and the version fails saying why (RuntimeError: the caller's "Training failed").
+        shutil.rmtree(out, ignore_errors=True)
+        raise RuntimeError(
+            f"the model could not be written to the artifact store: {exc.strerror or exc}"
+        ) from None
     return TrainingOutcome(
         metrics=dict(result.metrics),
         tuned_hyperparameters=dict(result.tuned_hyperparameters),

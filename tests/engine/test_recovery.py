@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
+import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.engine.conftest import ENGINE_APP, engine_env
 from tests.engine.helpers import (
@@ -177,3 +181,74 @@ def test_a_training_worker_killed_alone_fails_its_version_and_the_pool_recovers(
         assert len(answer["itemList"]) == 5
         # A new worker takes the next job.
         assert train_many(p, group["group"], ["aws-popularity-count"])
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_model_that_cannot_be_written_fails_its_version_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """A full artifact disk, as a 1 MB file-size limit on the engine and its worker (a
+    write past it fails, as on a full disk; CPython ignores SIGXFSZ): the version is
+    CREATE FAILED naming the write, no staging or model files stay, the engine serves on."""
+    artifacts = tmp_path / "art"
+    env = engine_env(
+        f"sqlite:///{tmp_path / 'engine.db'}", f"file://{artifacts}", IMPORT_ROOTS=str(tmp_path)
+    )
+    with run_server(
+        ENGINE_APP, env=env, log_dir=tmp_path, preexec_fn=_file_size_limit(1 << 20)
+    ) as server:
+        p = boto_clients(server.url).personalize
+        # 1,500 items: user-personalization's item matrix is ~9 MB, the rest stays small.
+        rows = synthetic_interactions(n_users=200, n_items=1500, per_user=30)
+        group = create_group(p, tmp_path, rows=rows)
+        served = deploy_many(p, train_many(p, group["group"], ["aws-popularity-count"]))
+        solution = p.create_solution(
+            name=unique("big"),
+            datasetGroupArn=group["group"],
+            recipeArn=recipe_arn("aws-user-personalization"),
+        )["solutionArn"]
+        wait_for(p.describe_solution, "solution", solutionArn=solution)
+        version = p.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        failed = wait_for(
+            p.describe_solution_version, "solutionVersion", solutionVersionArn=version
+        )
+        assert failed["status"] == "CREATE FAILED", failed
+        assert (
+            "the model could not be written to the artifact store: File too large"
+            in failed["failureReason"]
+        ), failed
+        assert list((artifacts / ".staging").iterdir()) == []
+        assert not list(artifacts.glob(f"solution-versions/*/{version.rsplit('/', 1)[1]}"))
+        answer = boto_clients(server.url).runtime.get_recommendations(
+            campaignArn=served["aws-popularity-count"], userId="u1", numResults=5
+        )
+        assert len(answer["itemList"]) == 5
+
+
+def test_a_locked_sqlite_database_answers_503_saying_so(tmp_path: Path) -> None:
+    """Another process holds SQLite's write lock: a write waits the busy timeout
+    (`?timeout=` in DATABASE_URL, 1 s here), then answers 503 naming the lock, never 500;
+    once the lock is gone the same call succeeds."""
+    db = tmp_path / "engine.db"
+    env = engine_env(f"sqlite:///{db}?timeout=1", f"file://{tmp_path / 'art'}")
+    with run_server(ENGINE_APP, env=env, log_dir=tmp_path) as server:
+        p = boto_clients(server.url).personalize
+        p.list_dataset_groups()
+        holder = sqlite3.connect(db, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(ClientError) as refused:
+                p.create_dataset_group(name=unique("locked"))
+            error = refused.value.response
+            assert error["ResponseMetadata"]["HTTPStatusCode"] == 503, error
+            assert "locked by another writer" in error["Error"]["Message"], error
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert p.create_dataset_group(name=unique("unlocked"))["datasetGroupArn"]

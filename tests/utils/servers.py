@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +78,10 @@ def run_server(
     port: int | None = None,
     timeout: float = 60,
     factory: bool = False,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Iterator[RunningServer]:
-    """Start `uvicorn app` with `env` added to the environment; stop it on exit."""
+    """Start `uvicorn app` with `env` added to the environment; stop it on exit.
+    `preexec_fn` runs in the child before uvicorn (to set a resource limit, say)."""
     port = port or free_port()
     log_path = log_dir / f"{app.replace(':', '_').replace('.', '_')}_{port}.log"
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
@@ -88,7 +90,8 @@ def run_server(
     full_env = {**os.environ, **env}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+            cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
         )
     server = RunningServer(f"http://127.0.0.1:{port}", port, process, log_path)
     try:
