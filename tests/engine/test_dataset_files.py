@@ -216,6 +216,10 @@ def test_an_import_killed_halfway_leaves_the_previous_set(tmp_path: Path) -> Non
         assert _sets(tmp_path / "engine.db", dataset) == before
         folder = tmp_path / "artifacts" / dataset_folder(dataset)
         assert sorted(d.name for d in folder.iterdir()) == [before[0][0].rsplit("/", 1)[1]]
+        # The same import, run again, goes through and replaces the previous set.
+        assert _import(p, dataset, big)["status"] == "ACTIVE"
+        after = _sets(tmp_path / "engine.db", dataset)
+        assert len(after) == 1 and after != before
 
 
 def _kill(server: RunningServer) -> None:
