@@ -72,19 +72,11 @@ export const catalog = {
     getJSON('catalog', '/movies/popular', { genre: genre === 'all' ? '' : genre, limit }, opts),
 };
 
-// Models change only through the admin pages; a short cache keeps the user page snappy.
-let modelsCache = null;
+// Asked on every view: the registry answers with an ETag and `Cache-Control: no-cache`,
+// so the browser revalidates its copy (an empty 304 while nothing changed) and a change
+// made in the admin shows on the next view.
 export const registry = {
-  models(opts) {
-    const now = Date.now();
-    if (!modelsCache || now - modelsCache.at > 15000) {
-      modelsCache = { at: now, promise: getJSON('registry', '/models', {}, opts) };
-      modelsCache.promise.catch(() => {
-        modelsCache = null;
-      });
-    }
-    return modelsCache.promise;
-  },
+  models: (opts) => getJSON('registry', '/models', {}, opts),
 };
 
 export const recommender = {

@@ -22,7 +22,7 @@ class Settings(PersonalizeSettings):
     CAMPAIGN_MAX_POOL: int = Field(default=100, ge=1)
     # The registry answers /models with a DescribeCampaign per model; a short cache keeps
     # it off the hot path while an edit still shows up within seconds.
-    MODELS_CACHE_SECONDS: float = Field(default=5.0, ge=0)
+    MODELS_CACHE_SECONDS: float = Field(default=0.5, ge=0)
     SUMMARY_CACHE_SECONDS: float = Field(default=60.0, ge=0)
     # Each model's DescribeCampaign and GetSolutionMetrics get this long on the summary page.
     SUMMARY_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=60)

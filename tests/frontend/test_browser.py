@@ -200,6 +200,8 @@ async def test_horror_ranking(
     await page.goto("/#/users/42")
     await page.select_option("#mode", "ranking")
     await page.wait_for_url(re.compile(r"mode=ranking"))
+    # The hash changes at once; the ranking controls come once the view has rendered.
+    await expect(page.locator("#genre option")).to_have_count(19)
     genres = await page.locator("#genre option").evaluate_all(
         "o => o.map((e) => [e.value, e.textContent])"
     )

@@ -7,6 +7,7 @@ and an admin list that fits it, and focus on admin form errors."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -130,6 +131,7 @@ async def test_similar_items_order_label_and_seed_trail(
         nxt = ids[3]
         await row.locator(f'.tile[data-movie-id="{nxt}"] button').click()
         await page.wait_for_url(re.compile(rf"seed={nxt}&"))
+        await expect(row.locator(".tile--seed")).to_have_attribute("data-movie-id", str(nxt))
         await expect(row).to_have_attribute("data-state", "ready")
         seeds.append(await get_json(api, f"{stack.catalog_url}/movies/{nxt}"))
     trail = row.locator(".seed-trail")
@@ -265,3 +267,41 @@ async def test_posters_that_cannot_load_cost_at_most_two_console_errors(
     assert tiles >= 50
     assert len(errors) <= 2, errors
     await expect(page.locator(".tile .title-card").first).to_be_visible()
+
+
+async def test_a_registry_change_shows_on_the_home_page_within_a_second(
+    page: Page, stack: Stack, api: httpx.AsyncClient
+) -> None:
+    """A new sort order saved in the registry is on the home page (reloaded) within 1 s:
+    the recommender revalidates its model list (ETag) instead of keeping it for a TTL."""
+    popular = stack.model_ids["Popular Movies"]
+    auth = {"Authorization": f"Bearer {stack.api_token}"}
+    rows = 'tbody[data-type="recommendations"] tr[data-model-id]'
+    await page.goto("/")
+    await expect(page.locator(rows)).to_have_count(3)
+    before = await page.locator(rows).evaluate_all("rs => rs.map((r) => r.dataset.modelId)")
+    assert before[-1] == str(popular)
+    original = (await get_json(api, f"{stack.registry_url}/models/{popular}"))["sort_order"]
+    moved = await api.patch(
+        f"{stack.registry_url}/models/{popular}", json={"sort_order": -1}, headers=auth
+    )
+    assert moved.status_code == 200, moved.text
+    try:
+        saved = time.monotonic()
+        while True:
+            await page.reload()
+            await expect(page.locator(rows)).to_have_count(3)
+            order = await page.locator(rows).evaluate_all(
+                "rs => rs.map((r) => r.dataset.modelId)"
+            )
+            if order[0] == str(popular):
+                break
+            assert time.monotonic() - saved <= 1.0, order
+        assert time.monotonic() - saved <= 1.5  # the reload that showed it included
+    finally:
+        restored = await api.patch(
+            f"{stack.registry_url}/models/{popular}",
+            json={"sort_order": original},
+            headers=auth,
+        )
+        assert restored.status_code == 200, restored.text

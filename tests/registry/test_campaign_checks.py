@@ -67,6 +67,25 @@ async def test_registers_the_three_lab_models(database_url: str, engine: Engine)
     assert one == created["similar-items"]
 
 
+async def test_the_list_revalidates_with_its_etag(database_url: str, engine: Engine) -> None:
+    """GET /models carries an ETag and no-cache: the same ETag back is an empty 304 while
+    nothing changed; any write (a new sort order, say) changes it."""
+    async with running(on_engine(database_url, engine)) as client:
+        created = await register_lab(client, engine)
+        first = await client.get("/models")
+        etag = first.headers["etag"]
+        assert first.headers["cache-control"] == "no-cache"
+        unchanged = await client.get("/models", headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304 and unchanged.content == b""
+        assert unchanged.headers["etag"] == etag
+        model_id = created["ranking"]["id"]
+        moved = await client.patch(f"/models/{model_id}", json={"sort_order": 9}, headers=bearer())
+        assert moved.status_code == 200, moved.text
+        changed = await client.get("/models", headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["etag"] != etag
+        assert [m["sort_order"] for m in changed.json()["data"] if m["id"] == model_id] == [9]
+
+
 async def test_list_order_within_a_type(database_url: str, engine: Engine) -> None:
     arn = engine.campaigns["recommendations"]
     async with running(on_engine(database_url, engine)) as client:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hashlib
+
+from fastapi import APIRouter, Request, Response
 
 from services.common.errors import NotFound
 from services.registry import crud, service
@@ -34,13 +36,29 @@ async def _get_or_404(session: SessionDep, model_id: int) -> Model:
     return model
 
 
-@router.get("", summary="List models", operation_id="models-list")
+@router.get(
+    "",
+    summary="List models",
+    operation_id="models-list",
+    response_model=ModelsPublic,
+    responses={304: {"description": "Unchanged since the list whose ETag was sent"}},
+)
 async def list_models(
-    session: SessionDep, recipes: RecipesDep, type: ModelType | None = None
-) -> ModelsPublic:
-    """Models by type, sort order and name, each with its campaign's recipe (or null)."""
+    request: Request, session: SessionDep, recipes: RecipesDep, type: ModelType | None = None
+) -> Response:
+    """Models by type, sort order and name, each with its campaign's recipe (or null).
+
+    The answer carries an ETag (a hash of its body) and `Cache-Control: no-cache`: a client
+    sending it back in `If-None-Match` gets 304 while nothing changed, so the recommender
+    and browsers can check every half second for the price of an empty answer, and a
+    change in the admin shows within that time instead of after a cache's lifetime."""
     data = await service.public_list(session=session, recipes=recipes, type=type)
-    return ModelsPublic(data=data, count=len(data))
+    body = ModelsPublic(data=data, count=len(data)).model_dump_json().encode()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get(
