@@ -305,3 +305,70 @@ async def test_a_registry_change_shows_on_the_home_page_within_a_second(
             headers=auth,
         )
         assert restored.status_code == 200, restored.text
+
+
+async def test_tiles_explain_rank_score_shared_films_and_moves(
+    page: Page, stack: Stack, api: httpx.AsyncClient, screenshots: Path
+) -> None:
+    first, second = (
+        stack.model_ids["Personal Recommendations"],
+        stack.model_ids["HRNN Recommendations"],
+    )
+    blocks = (
+        await get_json(
+            api, f"{stack.recommender_url}/users/42/recommendations", models=f"{first},{second}"
+        )
+    )["blocks"]
+    ids = [[item["id"] for item in block["items"]] for block in blocks]
+    both = set(ids[0]) & set(ids[1])
+    assert both, "the two models share no film for user 42"
+    await page.goto(f"/#/users/42?mode=recommendations&m1={first}&m2={second}")
+    for index, name in enumerate(("model-1", "model-2")):
+        row = page.locator(f'[data-row="{name}"]')
+        await expect(row).to_have_attribute("data-state", "ready")
+        expected = [
+            f"#{rank} · score {item['score']:.4f}"
+            for rank, item in enumerate(blocks[index]["items"], start=1)
+        ]
+        assert await row.locator(".tile__rank").all_inner_texts() == expected
+        await expect(row.locator(".tile--shared")).to_have_count(len(both))
+        shared = await row.locator(".tile--shared").evaluate_all(
+            "ts => ts.map((t) => Number(t.dataset.movieId))"
+        )
+        assert set(shared) == both
+        await expect(row.locator(".tile--shared .tile__shared").first).to_have_text("In both rows")
+    await shot(page, screenshots, "fix-04-shared-films")
+
+    ranker = stack.model_ids["Personal Ranking"]
+    answer = await get_json(
+        api, f"{stack.recommender_url}/users/42/ranking", model=ranker, genre="horror"
+    )
+    popular_rank = {m["id"]: i for i, m in enumerate(answer["popular"])}
+    expected_moves = []
+    for to, item in enumerate(answer["ranked"]["items"]):
+        start = popular_rank[item["id"]]
+        steps = start - to
+        expected_moves.append(
+            f"= popularity #{start + 1}"
+            if steps == 0
+            else f"{'▲' if steps > 0 else '▼'} {abs(steps)} from popularity #{start + 1}"
+        )
+    await page.goto(f"/#/users/42?mode=ranking&m1={ranker}&genre=horror")
+    ranked = page.locator('[data-row="ranked"]')
+    await expect(ranked).to_have_attribute("data-state", "ready")
+    assert await ranked.locator(".tile__moved").all_inner_texts() == expected_moves
+    await shot(page, screenshots, "fix-05-ranking-moves")
+
+
+async def test_every_tile_in_a_row_has_one_width(page: Page, stack: Stack) -> None:
+    """A tile's text (a rating, a badge) never widens it, so posters line up."""
+    popular = stack.model_ids["Popular Movies"]
+    async with httpx.AsyncClient(timeout=30) as api:
+        user, _ = await _rated_in_row(api, stack, popular)
+    await page.goto(f"/#/users/{user}?mode=recommendations&m1={popular}&m2=none")
+    row = page.locator('[data-row="model-1"]')
+    await expect(row).to_have_attribute("data-state", "ready")
+    widths = await row.locator(".tile").evaluate_all(
+        "ts => ts.map((t) => Math.round(t.getBoundingClientRect().width))"
+    )
+    assert len(set(widths)) == 1, widths

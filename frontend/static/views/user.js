@@ -222,6 +222,7 @@ class UserPage {
   recommendationRows() {
     const { state } = this;
     if (!state.ofType.length) return [this.noModelRow('recommendations', 'Recommendations', 'model-1')];
+    const shown = [null, null];
     return [state.m1, state.m2].map((id, index) => {
       const slot = `Model ${index + 1}`;
       if (id === null) {
@@ -237,7 +238,11 @@ class UserPage {
         ]);
         const block = answer.blocks[0];
         this.fillBlock(row, block, model, { extraOf: (item) => ratedBy(ratings, item) });
-        if (!block.error) row.setMeta(withRatingsNote(callTime(block), ratings));
+        if (!block.error) {
+          row.setMeta(withRatingsNote(callTime(block), ratings));
+          shown[index] = new Set(block.items.map((item) => item.id));
+          this.markShared(shown);
+        }
       });
     });
   }
@@ -250,8 +255,27 @@ class UserPage {
     }
     row.tiles([
       ...before,
-      ...block.items.map((item) => tile(item, this.genreNames, { onSelect, extra: extraOf(item) })),
+      ...block.items.map((item, index) => tile(item, this.genreNames, {
+        onSelect,
+        extra: [rankLine(item, index), extraOf(item, index)],
+      })),
     ]);
+  }
+
+  // The films both recommendation rows show are marked in each ("In both rows"), once both
+  // have answered; `ids` holds each row's film ids as it fills.
+  markShared(ids) {
+    const [first, second] = ids;
+    if (!first || !second) return;
+    for (const name of ['model-1', 'model-2']) {
+      const rowEl = document.querySelector(`[data-row="${name}"]`);
+      for (const tileEl of rowEl?.querySelectorAll('.tile[data-movie-id]') ?? []) {
+        const id = Number(tileEl.dataset.movieId);
+        if (!first.has(id) || !second.has(id) || tileEl.classList.contains('tile--shared')) continue;
+        tileEl.classList.add('tile--shared');
+        tileEl.querySelector('.tile__text')?.append(h('span', { class: 'tile__shared' }, 'In both rows'));
+      }
+    }
   }
 
   // The user's own rating of each film they reviewed, by film id; shared by every row
@@ -311,7 +335,11 @@ class UserPage {
         row.message('The ranking model returned nothing.');
         return;
       }
-      this.fillBlock(row, answer.ranked, model, { extraOf: (item) => ratedBy(ratings, item) });
+      // How far the model moved each film from the popularity order it was given.
+      const popularRank = new Map(answer.popular.map((m, i) => [m.id, i]));
+      this.fillBlock(row, answer.ranked, model, {
+        extraOf: (item, index) => [moved(popularRank.get(item.id), index), ratedBy(ratings, item)],
+      });
       if (!answer.ranked.error) row.setMeta(withRatingsNote(callTime(answer.ranked), ratings));
     });
     ranked.el.setAttribute('aria-describedby', RANKING_NOTE_ID);
@@ -404,6 +432,22 @@ function rankingNote() {
     h('p', {}, 'Films you have already rated show your stars, for example “You rated ',
       h('span', { 'aria-hidden': 'true' }, '★★★★☆ '), '4/5”.'),
   );
+}
+
+// "#3 · score 0.0412": the film's place in the model's answer and the model's score for it
+// (a recipe without scores, as Personalize's similar items, shows the place alone).
+function rankLine(item, index) {
+  const score = typeof item.score === 'number' ? ` · score ${item.score.toFixed(4)}` : '';
+  return h('span', { class: 'tile__rank', dataset: { rank: String(index + 1) } }, `#${index + 1}${score}`);
+}
+
+// "▲ 4 from popularity #7": where the ranking moved a film from its place in the popular row.
+function moved(from, to) {
+  if (from === undefined) return null;
+  const steps = from - to;
+  const text = steps === 0 ? `= popularity #${from + 1}`
+    : `${steps > 0 ? '▲' : '▼'} ${Math.abs(steps)} from popularity #${from + 1}`;
+  return h('span', { class: 'tile__moved', dataset: { from: String(from + 1) } }, text);
 }
 
 function ratedBy(ratings, movie) {
