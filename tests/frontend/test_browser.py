@@ -211,16 +211,17 @@ async def test_horror_ranking(
     await page.wait_for_url(re.compile(rf"m1={ranker}&genre=horror"))
 
     popular = page.locator('[data-row="popular"]')
-    await expect(popular).to_have_attribute("data-state", "ready")
+    # The new view's row first (the previous view's was ready too), then its films.
     await expect(popular.locator(".row__title")).to_have_text("Most popular Horror films")
+    await expect(popular).to_have_attribute("data-state", "ready")
     candidates = await get_json(
         api, f"{stack.catalog_url}/movies/popular", genre="horror", limit=25
     )
     assert await tile_ids(page, "popular") == [m["id"] for m in candidates["data"]]
 
     ranked = page.locator('[data-row="ranked"]')
-    await expect(ranked).to_have_attribute("data-state", "ready")
     await expect(ranked.locator(".row__title")).to_have_text("Ranked for you: Personal Ranking")
+    await expect(ranked).to_have_attribute("data-state", "ready")
     answer = await get_json(
         api, f"{stack.recommender_url}/users/42/ranking", model=ranker, genre="horror"
     )
