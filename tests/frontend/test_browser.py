@@ -320,7 +320,7 @@ async def test_similar_items_click_changes_seed(
     await shot(page, screenshots, "05-similar-items")
 
     clicked = answer["block"]["items"][2]
-    await row.locator(f'.tile[data-movie-id="{clicked["id"]}"] button').click()
+    await row.locator(f'.tile[data-movie-id="{clicked["id"]}"] .tile__button').click()
     await page.wait_for_url(re.compile(rf"seed={clicked['id']}&"))
     await expect(row.locator(".row__title")).to_have_text(f"Similar to {clicked['title']}")
     await expect(row.locator(".tile--seed")).to_have_attribute("data-movie-id", str(clicked["id"]))

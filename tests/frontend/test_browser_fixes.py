@@ -129,7 +129,7 @@ async def test_similar_items_order_label_and_seed_trail(
     for _ in range(2):
         ids = await tile_ids(page, "similar")
         nxt = ids[3]
-        await row.locator(f'.tile[data-movie-id="{nxt}"] button').click()
+        await row.locator(f'.tile[data-movie-id="{nxt}"] .tile__button').click()
         await page.wait_for_url(re.compile(rf"seed={nxt}&"))
         await expect(row.locator(".tile--seed")).to_have_attribute("data-movie-id", str(nxt))
         await expect(row).to_have_attribute("data-state", "ready")
@@ -372,3 +372,49 @@ async def test_every_tile_in_a_row_has_one_width(page: Page, stack: Stack) -> No
         "ts => ts.map((t) => Math.round(t.getBoundingClientRect().width))"
     )
     assert len(set(widths)) == 1, widths
+
+
+async def test_a_film_drawer_says_what_it_is_and_why(
+    page: Page, stack: Stack, api: httpx.AsyncClient, screenshots: Path
+) -> None:
+    first = stack.model_ids["Personal Recommendations"]
+    sims = stack.model_ids["Similar Items"]
+    block = (
+        await get_json(api, f"{stack.recommender_url}/users/42/recommendations", models=first)
+    )["blocks"][0]
+    film = block["items"][0]
+    movie = await get_json(api, f"{stack.catalog_url}/movies/{film['id']}")
+    reviews = await get_json(api, f"{stack.catalog_url}/users/42/reviews", limit=1000)
+    ratings = {r["movie"]["id"]: r["rating"] for r in reviews["data"]}
+    neighbours = (
+        await get_json(
+            api, f"{stack.recommender_url}/users/42/similar", model=sims, item=film["id"],
+            rerank="false",
+        )
+    )["block"]["items"]
+    liked = [m["title"] for m in neighbours if ratings.get(m["id"], 0) >= 4][:5]
+    assert liked, "user 42 liked none of the first film's neighbours"
+
+    await page.goto(f"/#/users/42?mode=recommendations&m1={first}&m2=none")
+    row = page.locator('[data-row="model-1"]')
+    await expect(row).to_have_attribute("data-state", "ready")
+    opener = row.locator(f'.tile[data-movie-id="{film["id"]}"] .tile__details')
+    await opener.click()
+    drawer = page.get_by_role("dialog", name=film["title"])
+    await expect(drawer).to_be_visible()
+    year = movie["year"] if movie["year"] is not None else "Year unknown"
+    await expect(drawer.locator(".drawer__facts")).to_contain_text(str(year))
+    await expect(drawer.get_by_role("link", name="On IMDb")).to_have_attribute(
+        "href", movie["imdb_url"]
+    )
+    rated = ratings.get(film["id"])
+    await expect(drawer.locator(".drawer__rated")).to_have_text(
+        "You have not rated it." if rated is None else f"You rated it {rated} out of 5."
+    )
+    await expect(drawer.locator(".drawer__liked li")).to_have_text(liked)
+    # Nothing on the page (a tile's hidden text included) reaches past the window.
+    assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    await page.screenshot(path=str(screenshots / "fix-06-film-drawer.png"))
+    await page.keyboard.press("Escape")
+    await expect(drawer).to_have_count(0)
+    assert await opener.evaluate("el => el === document.activeElement")

@@ -133,7 +133,7 @@ export function yourRating(rating) {
 // whole tile a button (similar items: pick a new seed) whose accessible name is
 // `action` (read first, hidden on screen) followed by the tile's visible text, so the
 // name a speech-input user says is the one they see (WCAG 2.5.3).
-export function tile(movie, genreNames, { extra = null, onSelect = null, action = 'Show films similar to', badge = null } = {}) {
+export function tile(movie, genreNames, { extra = null, onSelect = null, onDetails = null, action = 'Show films similar to', badge = null } = {}) {
   const body = [
     poster(movie, genreNames),
     badge ? h('span', { class: 'tile__badge' }, badge) : null,
@@ -147,6 +147,11 @@ export function tile(movie, genreNames, { extra = null, onSelect = null, action 
     ),
   ];
   const attrs = { class: 'tile', dataset: { movieId: String(movie.id) } };
+  // Beside the tile's own button, never inside it (a button may not hold another).
+  const details = onDetails
+    ? h('button', { type: 'button', class: 'tile__details', onclick: (event) => onDetails(movie, event.currentTarget) },
+      'Details', h('span', { class: 'visually-hidden' }, ` of ${movie.title}`))
+    : null;
   if (onSelect) {
     return h(
       'li',
@@ -157,7 +162,8 @@ export function tile(movie, genreNames, { extra = null, onSelect = null, action 
         h('span', { class: 'visually-hidden' }, `${action}: `),
         body,
       ),
+      details,
     );
   }
-  return h('li', attrs, h('div', { class: 'tile__inner' }, body));
+  return h('li', attrs, h('div', { class: 'tile__inner' }, body), details);
 }

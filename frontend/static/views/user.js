@@ -2,7 +2,7 @@
 // them in one of three modes. Everything chosen here is in the URL (see router.js).
 
 import { catalog, recommender, registry } from '../api.js';
-import { stars, tile, yourRating } from '../components/poster.js';
+import { genreLabel as genreText, stars, tile, yourRating } from '../components/poster.js';
 import { createRow } from '../components/row.js';
 import { h, numberFormat } from '../dom.js';
 import { go, replace } from '../router.js';
@@ -257,9 +257,58 @@ class UserPage {
       ...before,
       ...block.items.map((item, index) => tile(item, this.genreNames, {
         onSelect,
+        onDetails: (movie, opener) => this.showDetails(movie, model, opener),
         extra: [rankLine(item, index), extraOf(item, index)],
       })),
     ]);
+  }
+
+  // A film's drawer: what it is, the user's rating, and why `model` may have picked it —
+  // the films the user liked (4-5 stars) among its nearest neighbours by the first
+  // similar-items model. A native modal dialog: Escape closes it, focus returns to `opener`.
+  showDetails(movie, model, opener) {
+    const why = h('div', { class: 'drawer__why' }, h('p', { class: 'muted' }, 'Looking for films you liked like it…'));
+    const ratings = this.userRatings();
+    const dialog = h('dialog', { class: 'drawer', 'aria-labelledby': 'drawer-title' },
+      h('h2', { id: 'drawer-title' }, movie.title),
+      h('p', { class: 'drawer__facts' }, [movie.year ?? 'Year unknown', genreText(movie, this.genreNames)].join(' · ')),
+      h('p', { class: 'drawer__rated' }),
+      movie.imdb_url && /^https?:\/\//.test(movie.imdb_url)
+        ? h('p', {}, h('a', { href: movie.imdb_url, rel: 'noopener noreferrer', target: '_blank' }, 'On IMDb'))
+        : null,
+      h('h3', {}, `Why ${model.name} may show it`),
+      why,
+      h('button', { type: 'button', class: 'button drawer__close', onclick: () => dialog.close() }, 'Close'),
+    );
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      opener?.focus();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    ratings.then((map) => {
+      const rating = map?.get(movie.id);
+      dialog.querySelector('.drawer__rated').textContent = rating === undefined
+        ? 'You have not rated it.' : `You rated it ${rating} out of 5.`;
+    });
+    this.explain(movie, ratings).then(
+      (liked) => why.replaceChildren(liked.length
+        ? h('ul', { class: 'drawer__liked' }, liked.map((m) => h('li', {}, m.title)))
+        : h('p', {}, 'None of the films most similar to it is one you rated 4 or 5 stars.')),
+      (error) => why.replaceChildren(h('p', { class: 'muted' }, `No explanation: ${error.message}`)),
+    );
+  }
+
+  // The user's 4-5 star films among `movie`'s 25 nearest neighbours, nearest first (at most 5).
+  async explain(movie, ratings) {
+    const sims = this.state.models.find((m) => m.type === 'similar-items');
+    if (!sims) throw new Error('no similar-items model is registered.');
+    const [answer, map] = await Promise.all([
+      recommender.similar(this.user.id, sims.id, movie.id, false, { signal: this.signal }),
+      ratings,
+    ]);
+    if (answer.block.error) throw new Error(answer.block.error);
+    return answer.block.items.filter((m) => (map?.get(m.id) ?? 0) >= 4).slice(0, 5);
   }
 
   // The films both recommendation rows show are marked in each ("In both rows"), once both
