@@ -87,6 +87,11 @@ class SasRec(torch.nn.Module):
     ) -> None:
         super().__init__()
         self.n_items = n_items
+        # What rebuilds it (SasRecModel.from_arrays).
+        self.config = {
+            "n_items": n_items, "dim": dim, "blocks": blocks, "heads": heads, "maxlen": maxlen,
+            "dropout": dropout,
+        }
         self.item = torch.nn.Embedding(n_items + 1, dim, padding_idx=n_items)
         self.position = torch.nn.Embedding(maxlen, dim)
         self.drop = torch.nn.Dropout(dropout)
@@ -115,7 +120,8 @@ class SasRec(torch.nn.Module):
 
 
 class SasRecModel(TrainedModel):
-    """Serves a trained SasRec to `evaluation.evaluate_test_users` (bench only: not saved)."""
+    """Serves a trained SasRec to `evaluation.evaluate_test_users`; saves and loads as a
+    recipe's model does (`TrainedModel.save` / `load`), though it is no recipe."""
 
     recipe: ClassVar[str] = "bench-sasrec"
     recipe_type: ClassVar[RecipeType] = "USER_PERSONALIZATION"
@@ -144,11 +150,20 @@ class SasRecModel(TrainedModel):
         return top_k(scores, num, allowed), None
 
     def save_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        raise NotImplementedError("bench model")
+        arrays = {
+            f"net.{name}": tensor.detach().numpy().copy()
+            for name, tensor in self.net.state_dict().items()
+        }
+        meta = {"net": self.net.config, "maxlen": self.maxlen, "exclude_seen": self.exclude_seen}
+        return arrays, meta
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> TrainedModel:
-        raise NotImplementedError("bench model")
+        net = SasRec(**meta["net"])
+        state = {k.removeprefix("net."): v for k, v in arrays.items() if k.startswith("net.")}
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        net.eval()
+        return cls(arrays["item_ids"], net, meta["maxlen"], meta["exclude_seen"])
 
 
 def train_sasrec(
