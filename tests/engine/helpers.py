@@ -210,15 +210,25 @@ def create_group(
         specs.append(("ITEMS", ITEMS_SCHEMA, items_csv()))
     if with_users:
         specs.append(("USERS", USERS_SCHEMA, users_csv()))
+    files = [(kind, schema, write(tmp / f"{unique(kind)}.csv", csv)) for kind, schema, csv in specs]
+    out.update(import_datasets(p, group, files))
+    return out
+
+
+def import_datasets(
+    p: Any, group: str, files: list[tuple[str, str, str]]
+) -> dict[str, str]:
+    """For each (dataset type, schema, data location): a schema, a dataset in `group` and an
+    import job, run together; every job must end ACTIVE. Dataset ARNs by type."""
+    datasets: dict[str, str] = {}
     jobs = []
-    for kind, schema, text in specs:
+    for kind, schema, location in files:
         schema_arn = p.create_schema(name=unique(kind.lower()), schema=schema)["schemaArn"]
         dataset = p.create_dataset(
             name=unique(kind.lower()), schemaArn=schema_arn, datasetGroupArn=group, datasetType=kind
         )["datasetArn"]
-        out[kind] = dataset
+        datasets[kind] = dataset
         wait_for(p.describe_dataset, "dataset", datasetArn=dataset)
-        location = write(tmp / f"{unique(kind)}.csv", text)
         jobs.append(
             p.create_dataset_import_job(
                 jobName=unique("job"),
@@ -232,7 +242,7 @@ def create_group(
             p.describe_dataset_import_job, "datasetImportJob", datasetImportJobArn=job
         )
         assert status["status"] == "ACTIVE", status
-    return out
+    return datasets
 
 
 def train(p: Any, group: str, recipe: str, **solution_kwargs: Any) -> str:

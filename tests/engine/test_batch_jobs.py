@@ -25,6 +25,7 @@ from tests.engine.helpers import (
     boto_clients,
     create_group,
     deploy,
+    import_datasets,
     recipe_arn,
     train,
     train_many,
@@ -83,29 +84,14 @@ def ml100k(
     data = _movielens(movielens_dir, folder)
     group = p.create_dataset_group(name=unique("batch"))["datasetGroupArn"]
     wait_for(p.describe_dataset_group, "datasetGroup", datasetGroupArn=group)
-    jobs = []
-    for kind, schema, csv in (
-        ("INTERACTIONS", INTERACTIONS_SCHEMA, "interactions.csv"),
-        ("ITEMS", ITEMS_SCHEMA, "items.csv"),
-    ):
-        schema_arn = p.create_schema(name=unique(kind.lower()), schema=schema)["schemaArn"]
-        dataset = p.create_dataset(
-            name=unique(kind.lower()), schemaArn=schema_arn, datasetGroupArn=group, datasetType=kind
-        )["datasetArn"]
-        wait_for(p.describe_dataset, "dataset", datasetArn=dataset)
-        jobs.append(
-            p.create_dataset_import_job(
-                jobName=unique("import"),
-                datasetArn=dataset,
-                dataSource={"dataLocation": f"file://{folder / csv}"},
-                roleArn=ROLE_ARN,
-            )["datasetImportJobArn"]
-        )
-    for job in jobs:
-        status = wait_for(
-            p.describe_dataset_import_job, "datasetImportJob", datasetImportJobArn=job
-        )
-        assert status["status"] == "ACTIVE", status
+    import_datasets(
+        p,
+        group,
+        [
+            ("INTERACTIONS", INTERACTIONS_SCHEMA, f"file://{folder / 'interactions.csv'}"),
+            ("ITEMS", ITEMS_SCHEMA, f"file://{folder / 'items.csv'}"),
+        ],
+    )
     versions = train_many(p, group, RECIPES)
     genre = p.create_filter(
         name=unique("genre"),

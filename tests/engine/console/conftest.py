@@ -19,9 +19,9 @@ import pytest
 
 from tests.engine.helpers import (
     INTERACTIONS_SCHEMA,
-    ROLE_ARN,
     Clients,
     boto_clients,
+    import_datasets,
     recipe_arn,
     unique,
     wait_for,
@@ -142,29 +142,14 @@ def ml_group(
     group = p.create_dataset_group(name=name)["datasetGroupArn"]
     wait_for(p.describe_dataset_group, "datasetGroup", datasetGroupArn=group)
     out: dict[str, Any] = {"name": name, "arn": group}
-    jobs = []
-    for kind, schema, path in (
-        ("INTERACTIONS", INTERACTIONS_SCHEMA, interactions),
-        ("ITEMS", ITEMS_SCHEMA, items),
-    ):
-        schema_arn = p.create_schema(name=unique(kind.lower()), schema=schema)["schemaArn"]
-        dataset = p.create_dataset(
-            name=unique(kind.lower()), schemaArn=schema_arn, datasetGroupArn=group, datasetType=kind
-        )["datasetArn"]
-        wait_for(p.describe_dataset, "dataset", datasetArn=dataset)
-        jobs.append(
-            p.create_dataset_import_job(
-                jobName=unique("job"),
-                datasetArn=dataset,
-                dataSource={"dataLocation": f"file://{path}"},
-                roleArn=ROLE_ARN,
-            )["datasetImportJobArn"]
-        )
-    for job in jobs:
-        status = wait_for(
-            p.describe_dataset_import_job, "datasetImportJob", datasetImportJobArn=job
-        )
-        assert status["status"] == "ACTIVE", status
+    import_datasets(
+        p,
+        group,
+        [
+            ("INTERACTIONS", INTERACTIONS_SCHEMA, f"file://{interactions}"),
+            ("ITEMS", ITEMS_SCHEMA, f"file://{items}"),
+        ],
+    )
     return out
 
 
