@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +27,15 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from bench.engine import REGION, ROOT, interactions_dataset, lab_csv, start, wait
+from bench.engine import (
+    REGION,
+    ROOT,
+    engine_settings,
+    interactions_dataset,
+    lab_csv,
+    start,
+    wait,
+)
 from bench.scale import SHAPES, generate
 
 TARGETS = {"ml-100k": 10.0, "25m": 300.0}  # seconds for every user's line
@@ -72,20 +79,11 @@ def main() -> None:
         elif not csv.exists():
             generate(csv, args.data)
             print(f"generated {csv} in {time.monotonic() - started:.0f} s", flush=True)
-        keys = {
-            "ENGINE_ACCESS_KEY_ID": "VRAKBENCH" + secrets.token_hex(6).upper(),
-            "ENGINE_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
-        }
-        env = {
-            "DATABASE_URL": f"sqlite:///{tmp / 'engine.db'}",
-            "ARTIFACTS_URL": f"file://{tmp / 'artifacts'}",
-            "ACCESS_LOG": "false",
-            "LOG_LEVEL": "WARNING",
-            "STATUS_STEP_SECONDS": "0.05",
-            "IMPORT_ROOTS": json.dumps([str(tmp), str(data_dir)]),
-            **keys,
-        }
-        engine, url = start("services.engine.main:app", env, tmp / "engine.log")
+        keys = engine_settings(
+            database_url=f"sqlite:///{tmp / 'engine.db'}", artifacts=tmp / "artifacts",
+            import_roots=json.dumps([str(tmp), str(data_dir)]),
+        )
+        engine, url = start("services.engine.main:app", keys, tmp / "engine.log")
         try:
             p = boto3.client(
                 "personalize",

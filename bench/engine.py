@@ -114,6 +114,21 @@ end
 """
 
 
+def engine_settings(*, database_url: str, artifacts: Path, import_roots: str) -> dict[str, str]:
+    """A bench engine's environment: quiet, quick status steps, a fresh SigV4 key pair
+    (ENGINE_ACCESS_KEY_ID / ENGINE_SECRET_ACCESS_KEY, which the clients then sign with)."""
+    return {
+        "DATABASE_URL": database_url,
+        "ARTIFACTS_URL": f"file://{artifacts}",
+        "ACCESS_LOG": "false",
+        "LOG_LEVEL": "WARNING",
+        "STATUS_STEP_SECONDS": "0.05",
+        "IMPORT_ROOTS": import_roots,
+        "ENGINE_ACCESS_KEY_ID": "VRAKBENCH" + secrets.token_hex(6).upper(),
+        "ENGINE_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
+    }
+
+
 def start(app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     cmd = [
@@ -280,18 +295,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp_name:
         tmp = Path(tmp_name)
         lab_csv(args.movielens, tmp / "interactions.csv")
-        env = {
-            "DATABASE_URL": f"sqlite:///{tmp / 'engine.db'}",
-            "ARTIFACTS_URL": f"file://{tmp / 'artifacts'}",
-            "ACCESS_LOG": "false",
-            "LOG_LEVEL": "WARNING",
-            "STATUS_STEP_SECONDS": "0.05",
-            "IMPORT_ROOTS": str(tmp),  # interactions.csv is written there
-        }
-        keys = {
-            "ENGINE_ACCESS_KEY_ID": "VRAKBENCH" + secrets.token_hex(6).upper(),
-            "ENGINE_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
-        }
+        settings = engine_settings(  # interactions.csv is written in tmp
+            database_url=f"sqlite:///{tmp / 'engine.db'}", artifacts=tmp / "artifacts",
+            import_roots=str(tmp),
+        )
+        keys = {k: settings.pop(k) for k in ("ENGINE_ACCESS_KEY_ID", "ENGINE_SECRET_ACCESS_KEY")}
+        env = settings
         processes: list[subprocess.Popen[bytes]] = []
         try:
             trainer, trainer_url = start(

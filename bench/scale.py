@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import secrets
 import subprocess
 import tempfile
 import threading
@@ -40,7 +39,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from botocore.config import Config
 
-from bench.engine import REGION, ROOT, interactions_dataset, start, wait
+from bench.engine import REGION, ROOT, engine_settings, interactions_dataset, start, wait
 
 SHAPES = {  # interactions, users, items
     "25m": (25_000_095, 162_541, 59_047),
@@ -206,19 +205,9 @@ def run_backend(
         database = f"sqlite+aiosqlite:///{folder / 'engine.db'}"
     else:
         database, admin, name = _postgres_database(args.postgres_url)
-    keys = {
-        "ENGINE_ACCESS_KEY_ID": "VRAKBENCH" + secrets.token_hex(6).upper(),
-        "ENGINE_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
-    }
-    env = {
-        "DATABASE_URL": database,
-        "ARTIFACTS_URL": f"file://{folder / 'artifacts'}",
-        "ACCESS_LOG": "false",
-        "LOG_LEVEL": "WARNING",
-        "STATUS_STEP_SECONDS": "0.05",
-        "IMPORT_ROOTS": str(csv.parent),
-        **keys,
-    }
+    keys = env = engine_settings(
+        database_url=database, artifacts=folder / "artifacts", import_roots=str(csv.parent)
+    )
     figures: dict = {}
     engine, url = start("services.engine.main:app", env, folder / "engine.log")
     memory = TreeMemory(engine.pid)
